@@ -1,0 +1,147 @@
+"""The ``mmbench`` command: run, validate, plugins, leaderboard.
+
+User errors print one line (no traceback unless ``--debug``) and exit with code 2; a run whose
+cells failed exits with code 1 after recording everything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from . import __version__
+from .errors import SuiteError, UserError
+
+EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
+
+
+def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    from .plan import plan_suite
+    from .plugins import get_catalog
+    from .suite import load_suite
+
+    plan = plan_suite(load_suite(args.suite), get_catalog())
+    suite = plan.suite
+    console.print(
+        f"{args.suite}: ok — {len(plan.cells)} cells planned "
+        f"({len(suite.datasets)} dataset(s), {len(suite.seeds)} seed(s))",
+        highlight=False,
+    )
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from .leaderboard import print_leaderboard
+    from .runner import run_suite
+
+    summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast)
+    console.print(
+        f"{summary.planned} cells planned, {summary.skipped} already recorded, "
+        f"{summary.ran} run, {len(summary.failed)} failed; "
+        f"{summary.features_computed} feature matrices computed; {summary.seconds:.1f} s",
+        highlight=False,
+    )
+    if summary.ran or summary.skipped:
+        print_leaderboard(summary.results_dir, console)
+    console.print(f"results: {summary.results_dir}", highlight=False)
+    for cell, message in summary.failed:
+        from .runner import describe
+
+        console.print(f"[red]failed:[/] {escape(describe(cell))}: {escape(message)}")
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
+    from .leaderboard import print_leaderboard
+
+    print_leaderboard(Path(args.results), console, args.metric)
+    return EXIT_OK
+
+
+def cmd_plugins(args: argparse.Namespace, console: Console) -> int:
+    from .plugins import get_catalog
+
+    catalog = get_catalog()
+    table = Table(title="registered plugins", header_style="bold")
+    for col in ("kind", "name", "plugin", "distribution", "summary"):
+        table.add_column(col)
+    for kind, registry in catalog.registries.items():
+        for entry in registry:
+            dist = f"{entry.distribution} {entry.version}".strip()
+            extra = f" (aliases: {', '.join(entry.aliases)})" if entry.aliases else ""
+            table.add_row(kind, entry.name + extra, entry.plugin, dist, entry.summary)
+    console.print(table)
+    for broken in catalog.broken:
+        console.print(
+            f"[red]broken plugin[/] {escape(broken.name)} "
+            f"({escape(broken.distribution or 'unknown distribution')}): {escape(broken.error)}"
+        )
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mmbench", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mmbench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run a suite (only cells not yet recorded)")
+    p.add_argument("suite", help="path to a suite TOML file")
+    p.add_argument("--rerun", action="store_true", help="run every cell, even recorded ones")
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first failed cell")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a suite and count its cells; runs nothing")
+    p.add_argument("suite")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("leaderboard", help="print the leaderboard of stored results")
+    p.add_argument("results", help="results/<suite> folder")
+    p.add_argument("--metric", choices=["accuracy", "macro_recall", "macro_f1"])
+    p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("plugins", help="list registered plugins and broken ones")
+    p.set_defaults(func=cmd_plugins)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    if not console.is_terminal:  # CI logs: wide tables rather than wrapped cells
+        console = Console(width=200)
+    err = Console(stderr=True)
+    func: Callable[[argparse.Namespace, Console], int] = args.func
+    try:
+        return func(args, console)
+    except SuiteError as exc:
+        if args.debug:
+            raise
+        err.print(f"[red]invalid suite[/] {escape(exc.path)}:", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {escape(problem)}", highlight=False)
+        return EXIT_USER
+    except UserError as exc:
+        if args.debug:
+            raise
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        err.print("interrupted; finished cells are recorded, re-run to continue")
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        err.print(f"[red]error:[/] {type(exc).__name__}: {escape(str(exc))} "
+                  "(run with --debug for the traceback)", highlight=False)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

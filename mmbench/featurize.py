@@ -1,0 +1,135 @@
+"""Featurize once: each (dataset, featurizer, params, version[, split]) is computed a single time
+and kept in the :class:`~mmbench.cache.FeatureCache`.
+
+A featurizer that does not learn from data (``fits_on_train = False``: pretrained networks,
+HOG) is applied to all samples once and its matrix reused by every split and seed. One that
+does (TF-IDF) is fitted on each training split and cached per split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .cache import FeatureCache
+from .errors import MmbenchError
+from .plan import Variant
+from .protocols import MultimodalData
+from .registry import CONTEXT_PARAMS, Entry, build
+
+
+class FeaturizationError(MmbenchError):
+    """A featurizer failed or returned something that is not a float32[N, D] matrix."""
+
+
+def index_digest(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+        h.update(b"|")
+    return h.hexdigest()[:16]
+
+
+def instantiate(entry: Entry, variant: Variant, context: Mapping[str, Any]) -> Any:
+    """Build a plugin from its variant, filling in context params (seed, device) it accepts
+    and the suite did not set."""
+    params = variant.kwargs
+    for name in CONTEXT_PARAMS:
+        if name in entry.params and name not in params and name in context:
+            params[name] = context[name]
+    return build(entry, params)
+
+
+def check_features(x: Any, n: int, who: str) -> np.ndarray:
+    """``x`` as float32[n, D], or a FeaturizationError naming the featurizer."""
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[0] != n:
+        raise FeaturizationError(f"{who} returned shape {x.shape}; expected ({n}, D)")
+    x = x.astype(np.float32, copy=False)
+    if not np.isfinite(x).all():
+        bad = np.flatnonzero(~np.isfinite(x).all(axis=1))[:5].tolist()
+        raise FeaturizationError(f"{who} returned non-finite features (rows {bad}...)")
+    return x
+
+
+class FeatureProvider:
+    """Features for (featurizer variant, split), computed once and cached."""
+
+    def __init__(self, cache: FeatureCache, catalog: Any, context: Mapping[str, Any]) -> None:
+        self.cache = cache
+        self.catalog = catalog
+        self.context = dict(context)
+        self.computed = 0  # how many matrices were actually computed (not read from cache)
+
+    def _entry(self, variant: Variant) -> Entry:
+        return self.catalog["featurizer"].get(variant.name)
+
+    def _base_key(self, data: MultimodalData, variant: Variant, entry: Entry) -> dict[str, Any]:
+        return {
+            "dataset": data.fingerprint,
+            "featurizer": variant.name,
+            "params": variant.kwargs,
+            "version": getattr(entry.cls, "version", "1"),
+            "plugin": entry.distribution,
+        }
+
+    def _compute(self, key: str, fn: Any, meta: dict[str, Any]) -> np.ndarray:
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        x = fn()
+        self.cache.put(key, x, meta)
+        self.computed += 1
+        return x
+
+    def features(
+        self,
+        variant: Variant,
+        data: MultimodalData,
+        train: np.ndarray,
+        test: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(train features, test features) for ``variant`` on this split of ``data``."""
+        entry = self._entry(variant)
+        modality = entry.cls.modality
+        samples = data.modalities[modality]
+        base = self._base_key(data, variant, entry)
+        who = f"featurizer {variant.label} on {len(samples)} {modality} samples"
+
+        def run(step: Any) -> np.ndarray:
+            try:
+                return step()
+            except MmbenchError:
+                raise
+            except Exception as exc:
+                raise FeaturizationError(f"{who} failed: {type(exc).__name__}: {exc}") from exc
+
+        if not entry.cls.fits_on_train:
+            def transform_all() -> np.ndarray:
+                feat = instantiate(entry, variant, self.context)
+                return check_features(run(lambda: feat.transform(samples)), len(samples), who)
+
+            x = self._compute(FeatureCache.key(**base, scope="all"), transform_all, base)
+            return np.asarray(x[train]), np.asarray(x[test])
+
+        split = index_digest(train, test)
+        sub = data.subset(train).modalities[modality], data.subset(test).modalities[modality]
+        fitted: list[Any] = []
+
+        def fit_transform(part: int) -> Any:
+            def go() -> np.ndarray:
+                if not fitted:
+                    feat = instantiate(entry, variant, self.context)
+                    fitted.append(run(lambda: feat.fit(sub[0])) or feat)
+                out = run(lambda: fitted[0].transform(sub[part]))
+                return check_features(out, len(sub[part]), who)
+            return go
+
+        xtr = self._compute(FeatureCache.key(**base, split=split, part="train"),
+                            fit_transform(0), base)
+        xte = self._compute(FeatureCache.key(**base, split=split, part="test"),
+                            fit_transform(1), base)
+        return np.asarray(xtr), np.asarray(xte)

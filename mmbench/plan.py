@@ -1,0 +1,227 @@
+"""Plan a suite: check every plugin reference against the registries, expand sweeps, and list
+the cells (dataset x one featurizer per modality x fusion x classifier x seed [x fold]).
+
+Every problem is collected, with its TOML location, before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import MmbenchError, SuiteError, UserError
+from .plugins import Catalog
+from .registry import CONTEXT_PARAMS, build
+from .suite import LoadedSuite, PluginSpec, expand_params
+
+
+def canonical(obj: Any) -> str:
+    """Stable JSON for hashing (sorted keys, no spaces)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def short_hash(obj: Any, n: int = 16) -> str:
+    return hashlib.sha256(canonical(obj).encode()).hexdigest()[:n]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A plugin with concrete parameters (one point of a sweep)."""
+
+    kind: str
+    name: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, kind: str, name: str, params: Mapping[str, Any]) -> Variant:
+        return cls(kind, name, tuple(sorted((k, _freeze(v)) for k, v in params.items())))
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return {k: _thaw(v) for k, v in self.params}
+
+    @property
+    def label(self) -> str:
+        """``logreg(C=0.1)``, or just ``logreg`` without params."""
+        if not self.params:
+            return self.name
+        inner = ", ".join(f"{k}={_thaw(v)!r}" if isinstance(v, str) else f"{k}={_thaw(v)}"
+                          for k, v in self.params)
+        return f"{self.name}({inner})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "params": self.kwargs}
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    return [_thaw(v) for v in value] if isinstance(value, tuple) else value
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: its id is a hash of everything that defines its result."""
+
+    dataset: Variant
+    split: tuple[tuple[str, Any], ...]
+    seed: int
+    fold: int
+    featurizers: tuple[tuple[str, Variant], ...]  # (modality, featurizer), sorted by modality
+    fusion: Variant
+    level: str
+    classifier: Variant
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(m for m, _ in self.featurizers)
+
+    @property
+    def cell_id(self) -> str:
+        return short_hash(self.identity(), 20)
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset.as_dict(),
+            "split": dict(self.split),
+            "seed": self.seed,
+            "fold": self.fold,
+            "featurizers": {m: f.as_dict() for m, f in self.featurizers},
+            "fusion": self.fusion.as_dict(),
+            "classifier": self.classifier.as_dict(),
+        }
+
+
+@dataclass
+class Plan:
+    loaded: LoadedSuite
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def suite(self) -> Any:
+        return self.loaded.suite
+
+
+def _variants(
+    kind: str, spec: PluginSpec, loc: tuple[Any, ...], catalog: Catalog, problems: list[str],
+    loaded: LoadedSuite,
+) -> list[tuple[Variant, Any]]:
+    """Expand ``spec`` into (variant, instance) pairs, or add problems and return []."""
+    where = loaded.locate(loc)
+    try:
+        entry = catalog[kind].get(spec.name)
+    except MmbenchError as exc:
+        problems.append(f"{where}: {exc}")
+        return []
+    accepted = entry.params
+    wrong = [p for p in spec.params if p not in accepted]
+    if wrong:
+        valid = ", ".join(p for p in accepted if p not in CONTEXT_PARAMS) or "none"
+        for p in wrong:
+            problems.append(
+                f"{loaded.locate((*loc, 'params', p))}: invalid parameter {p!r} for "
+                f"{kind} {entry.name!r}; valid: {valid}"
+            )
+        return []
+    out = []
+    for params in expand_params(spec.params):
+        try:
+            instance = build(entry, params)
+        except UserError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        out.append((Variant.of(kind, entry.name, params), instance))
+    return out
+
+
+def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
+    """Validate plugin references and params, then list every cell. Raises SuiteError."""
+    suite = loaded.suite
+    problems: list[str] = []
+    datasets = []
+    for i, spec in enumerate(suite.datasets):
+        for variant, inst in _variants("dataset", spec, ("datasets", i), catalog, problems, loaded):
+            datasets.append((variant, inst, spec))
+    featurizers = []
+    for i, spec in enumerate(suite.featurizers):
+        for variant, inst in _variants(
+            "featurizer", spec, ("featurizers", i), catalog, problems, loaded
+        ):
+            featurizers.append((variant, inst, i))
+    fusions = []
+    for i, fspec in enumerate(suite.fusions):
+        for variant, inst in _variants("fusion", fspec, ("fusions", i), catalog, problems, loaded):
+            fusions.append((variant, inst, fspec, i))
+    classifiers = [
+        v
+        for i, spec in enumerate(suite.classifiers)
+        for v, _ in _variants("classifier", spec, ("classifiers", i), catalog, problems, loaded)
+    ]
+
+    cells: list[Cell] = []
+    for dvariant, dataset, dspec in datasets:
+        available = tuple(dataset.modalities)
+        by_modality: dict[str, list[Variant]] = {}
+        dims: dict[tuple[str, Variant], int | None] = {}
+        for fvariant, finst, i in featurizers:
+            if finst.modality not in available:
+                problems.append(
+                    f"{loaded.locate(('featurizers', i))}: featurizer {fvariant.name!r} reads "
+                    f"modality {finst.modality!r}, which dataset {dvariant.name!r} does not have "
+                    f"(it has {', '.join(available)})"
+                )
+                continue
+            by_modality.setdefault(finst.modality, []).append(fvariant)
+            dims[(finst.modality, fvariant)] = getattr(finst, "output_dim", None)
+        mods = sorted(by_modality)
+        split = tuple(sorted(dspec.split.model_dump().items()))
+        folds = range(dspec.split.k) if dspec.split.method == "kfold" else range(1)
+        strategies: list[tuple[Variant, str, tuple[str, ...]]] = [
+            (Variant.of("fusion", "unimodal", {"modality": m}), "unimodal", (m,)) for m in mods
+        ]
+        for fvariant, finst, fspec, i in fusions:
+            wanted = tuple(sorted(fspec.modalities)) if fspec.modalities else tuple(mods)
+            missing = [m for m in wanted if m not in available]
+            if missing:
+                problems.append(
+                    f"{loaded.locate(('fusions', i, 'modalities'))}: fusion {fvariant.name!r} "
+                    f"asks for modalities {missing} that dataset {dvariant.name!r} does not "
+                    f"have (it has {', '.join(available)})"
+                )
+                continue
+            unfed = [m for m in wanted if m not in by_modality]
+            if unfed or len(wanted) < finst.min_modalities:
+                problems.append(
+                    f"{loaded.locate(('fusions', i))}: fusion {fvariant.name!r} needs "
+                    f"{finst.min_modalities} modalities with a featurizer; the suite gives "
+                    f"{[m for m in wanted if m in by_modality]} (add featurizers for {unfed})"
+                )
+                continue
+            check = getattr(finst, "check_dims", None)
+            if check is not None:
+                for combo in itertools.product(*(by_modality[m] for m in wanted)):
+                    found = {m: dims[(m, f)] for m, f in zip(wanted, combo)}
+                    for msg in check(found) or []:
+                        problems.append(f"{loaded.locate(('fusions', i, 'params'))}: {msg}")
+            strategies.append((fvariant, finst.level, wanted))
+        for strategy, level, wanted in strategies:
+            for combo in itertools.product(*(by_modality[m] for m in wanted)):
+                for clf, seed, fold in itertools.product(classifiers, suite.seeds, folds):
+                    cells.append(
+                        Cell(dvariant, split, seed, fold, tuple(zip(wanted, combo)),
+                             strategy, level, clf)
+                    )
+    if problems:
+        raise SuiteError(str(loaded.path), list(dict.fromkeys(problems)))
+    unique = list({c.cell_id: c for c in cells}.values())
+    return Plan(loaded, unique)

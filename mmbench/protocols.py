@@ -1,0 +1,184 @@
+"""The contracts every plugin meets.
+
+Four kinds of plugin, each a class registered by name:
+
+- **Dataset**: ``load() -> MultimodalData``: labelled samples with named modalities.
+- **Featurizer**: turns one modality of some samples into ``float32[N, D]``.
+- **Fusion strategy**: combines per-modality feature matrices ("views") and a classifier.
+- **Classifier**: scikit-learn's estimator contract.
+
+Plugins never need to import anything but :mod:`mmbench` (for ``hookimpl``) and, optionally,
+the base classes here. The runner constructs every plugin with keyword arguments taken from the
+suite, after checking them against the class's ``__init__`` signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+#: Modality names used by the built-in plugins. Others are allowed (any string).
+IMAGE = "image"
+TEXT = "text"
+
+#: Fusion levels, in leaderboard order.
+LEVELS = ("unimodal", "feature", "decision", "structure")
+
+#: One modality's raw samples: ``uint8[N, H, W, 3]`` for images, ``list[str]`` for text.
+ModalityData = Any
+#: Feature matrices by modality name, rows aligned with the labels.
+Views = Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class MultimodalData:
+    """A dataset in memory: samples with named modalities, integer labels, class names.
+
+    :param modalities: modality name -> samples (``uint8[N,H,W,3]`` array or ``list[str]``).
+    :param y: ``int64[N]`` labels in ``range(len(class_names))``.
+    :param class_names: human-readable class names, index = label.
+    :param fingerprint: a content hash; feature-cache keys are built on it, so it must change
+        whenever the samples change (a different caption column, a different subset...).
+    :param meta: free-form facts worth recording (source, paths, licence).
+    """
+
+    modalities: dict[str, ModalityData]
+    y: np.ndarray
+    class_names: tuple[str, ...]
+    fingerprint: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.y)
+        for name, samples in self.modalities.items():
+            if len(samples) != n:
+                raise ValueError(
+                    f"modality {name!r} has {len(samples)} samples but there are {n} labels"
+                )
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, index: np.ndarray) -> MultimodalData:
+        """The samples at ``index`` (same fingerprint: use it only for in-memory work)."""
+        index = np.asarray(index)
+        mods: dict[str, ModalityData] = {}
+        for name, samples in self.modalities.items():
+            if isinstance(samples, np.ndarray):
+                mods[name] = samples[index]
+            else:
+                mods[name] = [samples[i] for i in index]
+        return MultimodalData(mods, self.y[index], self.class_names, self.fingerprint, self.meta)
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """A dataset plugin. ``modalities`` names what ``load()`` returns, so suites are validated
+    before anything is loaded."""
+
+    modalities: ClassVar[tuple[str, ...]]
+
+    def load(self) -> MultimodalData: ...
+
+
+@runtime_checkable
+class Featurizer(Protocol):
+    """Turns one modality into ``float32[N, D]``.
+
+    ``fits_on_train`` says whether ``fit`` learns from data (TF-IDF does, a pretrained CNN does
+    not). When it is False the runner featurizes all samples once and reuses the matrix for
+    every split; when True it calls ``fit`` on each training split and caches per split.
+    ``version`` is part of the cache key: bump it whenever the features change.
+    """
+
+    modality: ClassVar[str]
+    version: ClassVar[str]
+    fits_on_train: ClassVar[bool]
+
+    def fit(self, samples: ModalityData) -> Featurizer: ...
+
+    def transform(self, samples: ModalityData) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """scikit-learn's estimator contract: keyword-only ``__init__`` storing its params,
+    ``get_params``/``set_params``, ``fit`` returning self, ``predict_proba`` and ``classes_``."""
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> Classifier: ...
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
+
+
+#: A zero-argument factory that returns a fresh, unfitted classifier for this cell.
+MakeClassifier = Callable[[], Classifier]
+
+
+@runtime_checkable
+class Fusion(Protocol):
+    """A fusion strategy.
+
+    ``level`` is one of :data:`LEVELS`. ``fit`` receives the training views (modality ->
+    features), labels and a factory for the cell's classifier; ``predict_proba`` returns
+    ``float[N, n_classes]`` with columns in ``range(n_classes)`` order.
+    ``min_modalities`` is how many views the strategy needs (1 for unimodal, 2 for fusions).
+    """
+
+    level: ClassVar[str]
+    min_modalities: ClassVar[int]
+
+    def fit(self, views: Views, y: np.ndarray, make_classifier: MakeClassifier) -> Fusion: ...
+
+    def predict_proba(self, views: Views) -> np.ndarray: ...
+
+
+class FeaturizerBase:
+    """Optional base class: a stateless featurizer whose ``fit`` does nothing."""
+
+    modality: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    fits_on_train: ClassVar[bool] = False
+
+    def fit(self, samples: ModalityData) -> FeaturizerBase:
+        return self
+
+    def transform(self, samples: ModalityData) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class FusionBase:
+    """Optional base class with the helpers most strategies need."""
+
+    level: ClassVar[str] = ""
+    min_modalities: ClassVar[int] = 2
+
+    n_classes_: int
+
+    def _set_classes(self, y: np.ndarray) -> None:
+        self.n_classes_ = int(np.max(y)) + 1
+
+    def _full_proba(self, clf: Classifier, X: np.ndarray) -> np.ndarray:
+        """``clf.predict_proba(X)`` widened to all ``n_classes_`` columns (a class absent from
+        a training split gets probability 0)."""
+        return expand_proba(clf.predict_proba(X), clf.classes_, self.n_classes_)
+
+    def fit(self, views: Views, y: np.ndarray, make_classifier: MakeClassifier) -> FusionBase:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def predict_proba(self, views: Views) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+
+def expand_proba(proba: np.ndarray, classes: Sequence[int], n_classes: int) -> np.ndarray:
+    """Place ``proba``'s columns (one per entry of ``classes``) into ``n_classes`` columns."""
+    classes = np.asarray(classes, dtype=int)
+    if len(classes) == n_classes and np.array_equal(classes, np.arange(n_classes)):
+        return np.asarray(proba, dtype=np.float64)
+    out = np.zeros((proba.shape[0], n_classes), dtype=np.float64)
+    out[:, classes] = proba
+    return out

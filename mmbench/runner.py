@@ -1,0 +1,261 @@
+"""Run a suite: plan, load data, featurize once, evaluate cells, record each as it finishes."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from .cache import FeatureCache
+from .cell import CellOutcome, evaluate_cell
+from .errors import MmbenchError
+from .featurize import FeatureProvider, instantiate
+from .paths import cache_dir
+from .plan import Cell, Plan, Variant, plan_suite
+from .plugins import Catalog, get_catalog
+from rich.markup import escape
+
+from .progress import Reporter
+from .protocols import MultimodalData
+from .results import ResultStore, git_sha, machine, now
+from .splits import make_split
+from .suite import load_suite
+
+
+class CellFailed(MmbenchError):
+    """A cell failed and the run was asked to stop at the first failure (``--fail-fast``)."""
+
+
+@dataclass
+class CellTask:
+    """Everything a cell needs, ready for any executor."""
+
+    cell: Cell
+    train: dict[str, np.ndarray]
+    y_train: np.ndarray
+    test: dict[str, np.ndarray]
+    y_test: np.ndarray
+    test_index: np.ndarray
+    n_classes: int
+    device: str = "cpu"
+
+
+OnDone = Callable[[CellTask, "CellOutcome | BaseException"], None]
+
+
+class SerialExecutor:
+    """Runs cells one after another in this process."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def run(self, tasks: Iterable[CellTask], on_done: OnDone) -> None:
+        for task in tasks:
+            try:
+                outcome: CellOutcome | BaseException = run_task(task, self.catalog)
+            except Exception as exc:  # recorded by on_done; the run goes on
+                exc.__mmbench_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
+                outcome = exc
+            on_done(task, outcome)
+
+
+def run_task(task: CellTask, catalog: Catalog | None = None) -> CellOutcome:
+    """Evaluate one task (the function executors ship to workers)."""
+    return evaluate_cell(task.cell, task.train, task.y_train, task.test, task.y_test,
+                         task.n_classes, catalog or get_catalog(), task.device)
+
+
+@dataclass
+class RunSummary:
+    results_dir: Path
+    planned: int = 0
+    skipped: int = 0
+    ran: int = 0
+    failed: list[tuple[Cell, str]] = field(default_factory=list)
+    features_computed: int = 0
+    seconds: float = 0.0
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``."""
+    if device != "auto":
+        return device
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def describe(cell: Cell) -> str:
+    feats = " + ".join(f.label for _, f in cell.featurizers)
+    return f"{cell.fusion.label} [{feats}] {cell.classifier.label} seed={cell.seed}" + (
+        f" fold={cell.fold}" if dict(cell.split).get("method") == "kfold" else ""
+    )
+
+
+class Runner:
+    """One run of one suite."""
+
+    def __init__(self, plan: Plan, catalog: Catalog, console: Console, *,
+                 rerun: bool = False, fail_fast: bool = False, executor: Any = None,
+                 live: bool | None = None) -> None:
+        self.plan = plan
+        self.suite = plan.suite
+        self.catalog = catalog
+        self.console = console
+        self.rerun = rerun
+        self.fail_fast = fail_fast
+        self.executor = executor or SerialExecutor(catalog)
+        self.live = live
+        self.store = ResultStore(Path(self.suite.results_dir) / self.suite.name)
+        root = Path(self.suite.cache_dir) if self.suite.cache_dir else cache_dir()
+        self.device = resolve_device(self.suite.device)
+        self.features = FeatureProvider(FeatureCache(root / "features"), catalog,
+                                        {"device": self.device})
+        self.summary = RunSummary(self.store.root, planned=len(plan.cells))
+        self.sha = git_sha()
+        self.host = machine()
+
+    def run(self) -> RunSummary:
+        start = time.perf_counter()
+        done = set() if self.rerun else self.store.completed()
+        pending = [c for c in self.plan.cells if c.cell_id not in done]
+        self.summary.skipped = len(self.plan.cells) - len(pending)
+        self.store.write_manifest(self.manifest())
+        by_dataset: dict[Variant, list[Cell]] = defaultdict(list)
+        for cell in pending:
+            by_dataset[cell.dataset].append(cell)
+        with Reporter(self.console, self.live) as reporter:
+            self.reporter = reporter
+            self.cells_task = reporter.add_task("cells", len(pending))
+            for dataset, cells in by_dataset.items():
+                self._run_dataset(dataset, cells)
+        self.summary.features_computed = self.features.computed
+        self.summary.seconds = time.perf_counter() - start
+        return self.summary
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite.name,
+            "suite_path": str(self.plan.loaded.path),
+            "suite_sha256": self.plan.loaded.sha256,
+            "suite_text": self.plan.loaded.text,
+            "plugins": self.catalog.plugin_versions(),
+            "git_sha": self.sha,
+            "machine": self.host,
+            "device": self.device,
+            "cells_planned": len(self.plan.cells),
+            "time": now(),
+        }
+
+    def _load(self, variant: Variant) -> MultimodalData:
+        entry = self.catalog["dataset"].get(variant.name)
+        dataset = instantiate(entry, variant, {})
+        self.reporter.log(escape(f"loading dataset {variant.label}"))
+        return dataset.load()
+
+    def _run_dataset(self, variant: Variant, cells: list[Cell]) -> None:
+        data = self._load(variant)
+        n_classes = len(data.class_names)
+        by_split: dict[tuple[int, int], list[Cell]] = defaultdict(list)
+        for cell in cells:
+            by_split[(cell.seed, cell.fold)].append(cell)
+        for (seed, fold), group in by_split.items():
+            train, test = make_split(data.y, dict(group[0].split), seed, fold)
+            self.executor.run(self._tasks(group, data, train, test, n_classes),
+                              lambda task, out: self._record(task, out, data))
+
+    def _tasks(self, cells: list[Cell], data: MultimodalData, train: np.ndarray,
+               test: np.ndarray, n_classes: int) -> Iterable[CellTask]:
+        failures: dict[Variant, BaseException] = {}
+        for cell in cells:
+            views_tr: dict[str, np.ndarray] = {}
+            views_te: dict[str, np.ndarray] = {}
+            error: BaseException | None = None
+            for modality, fvariant in cell.featurizers:
+                if fvariant not in failures:
+                    try:
+                        views_tr[modality], views_te[modality] = self.features.features(
+                            fvariant, data, train, test)
+                        continue
+                    except MmbenchError as exc:
+                        failures[fvariant] = exc
+                        self.reporter.log(f"[red]featurization failed:[/] {escape(str(exc))}")
+                error = failures[fvariant]
+                break
+            task = CellTask(cell, views_tr, data.y[train], views_te, data.y[test], test,
+                            n_classes, self.device)
+            if error is not None:
+                self._record(task, error, data)
+                continue
+            yield task
+
+    def _record(self, task: CellTask, outcome: CellOutcome | BaseException,
+                data: MultimodalData) -> None:
+        cell = task.cell
+        record = self._base_record(cell, task, data)
+        if isinstance(outcome, BaseException):
+            message = f"{type(outcome).__name__}: {outcome}"
+            record.update(status="failed", error=message,
+                          traceback=getattr(outcome, "__mmbench_traceback__", None))
+            self.store.write(record)
+            self.summary.failed.append((cell, message))
+            self.reporter.log(f"[red]FAILED[/] {escape(describe(cell))}: {escape(message)}")
+            self.reporter.advance(self.cells_task)
+            if self.fail_fast:
+                raise CellFailed(f"cell {describe(cell)} failed: {message}") from outcome
+            return
+        record.update(status="ok", metrics=outcome.metrics, timings=outcome.timings,
+                      dims=outcome.dims)
+        self.store.write(record, y_true=task.y_test, y_pred=outcome.y_pred,
+                         proba=outcome.proba, test_index=task.test_index)
+        self.summary.ran += 1
+        self.reporter.advance(self.cells_task)
+        if not self.reporter.live:
+            head = self.suite.headline
+            self.reporter.log(escape(f"done {describe(cell)}: {head}={outcome.metrics[head]:.4f}"))
+
+    def _base_record(self, cell: Cell, task: CellTask, data: MultimodalData) -> dict[str, Any]:
+        def described(v: Variant) -> dict[str, Any]:
+            entry = self.catalog[v.kind].get(v.name)
+            return {**v.as_dict(), "label": v.label, "plugin": entry.plugin,
+                    "version": f"{entry.distribution} {entry.version}".strip()}
+
+        return {
+            "cell_id": cell.cell_id,
+            "suite": self.suite.name,
+            "suite_sha256": self.plan.loaded.sha256,
+            "dataset": described(cell.dataset),
+            "dataset_fingerprint": data.fingerprint,
+            "class_names": list(data.class_names),
+            "split": dict(cell.split),
+            "seed": cell.seed,
+            "fold": cell.fold,
+            "featurizers": {m: described(f) for m, f in cell.featurizers},
+            "fusion": described(cell.fusion),
+            "level": cell.level,
+            "classifier": described(cell.classifier),
+            "n_train": int(len(task.y_train)),
+            "n_test": int(len(task.y_test)),
+            "n_classes": task.n_classes,
+            "device": self.device,
+            "git_sha": self.sha,
+            "host": self.host["host"],
+            "time": now(),
+        }
+
+
+def run_suite(path: str | Path, console: Console | None = None, *,
+              catalog: Catalog | None = None, **options: Any) -> RunSummary:
+    """Validate and run the suite at ``path`` (see :class:`Runner` for options)."""
+    catalog = catalog or get_catalog()
+    plan = plan_suite(load_suite(path), catalog)
+    return Runner(plan, catalog, console or Console(), **options).run()

@@ -1,0 +1,163 @@
+"""Suites: TOML files validated (pydantic, ``extra="forbid"``) before any work starts.
+
+A suite names plugins and their parameters; it holds no code. A list-valued parameter is a
+sweep (``C = [0.1, 1.0]`` gives two variants); to pass a list as one value, wrap it in another
+list (``ngram_range = [[1, 2]]``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import SuiteError
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+METRICS = ("accuracy", "macro_recall", "macro_f1")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PluginSpec(_Strict):
+    """One plugin, by registered name, with its constructor parameters (lists sweep)."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class FusionSpec(PluginSpec):
+    """A fusion strategy; ``modalities`` restricts it to some of the dataset's modalities."""
+
+    modalities: list[str] | None = None
+
+
+class SplitSpec(_Strict):
+    """How a dataset is split per seed: one stratified train/test split, or stratified k-fold."""
+
+    method: Literal["stratified", "kfold"] = "stratified"
+    test_size: float = Field(0.2, gt=0, lt=1)
+    k: int = Field(5, ge=2)
+
+
+class DatasetSpec(PluginSpec):
+    split: SplitSpec = Field(default_factory=SplitSpec)
+
+
+class Suite(_Strict):
+    """A benchmark: datasets x one featurizer per modality x fusion x classifier x seed."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    headline: Literal["accuracy", "macro_recall", "macro_f1"] = "accuracy"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    results_dir: str = "results"
+    cache_dir: str | None = None
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    featurizers: list[PluginSpec] = Field(min_length=1)
+    fusions: list[FusionSpec] = Field(default_factory=list)
+    classifiers: list[PluginSpec] = Field(min_length=1)
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds repeat: {seeds}")
+        return seeds
+
+
+class LoadedSuite(BaseModel):
+    """A parsed suite with where it came from (for messages and provenance)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    suite: Suite
+    path: Path
+    text: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def locate(self, loc: tuple[Any, ...]) -> str:
+        """``classifiers[1].params.Cc (line 14)`` for a pydantic-style location."""
+        return format_location(loc, self.text)
+
+
+def format_location(loc: tuple[Any, ...], text: str) -> str:
+    dotted = ""
+    for part in loc:
+        dotted += f"[{part}]" if isinstance(part, int) else (f".{part}" if dotted else str(part))
+    line = toml_line(text, loc)
+    return f"{dotted} (line {line})" if line else dotted
+
+
+def toml_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number of ``loc`` in the TOML ``text`` (1-based), or None."""
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    parts = list(loc)
+    if len(parts) >= 2 and isinstance(parts[0], str) and isinstance(parts[1], int):
+        header = re.compile(rf"^\s*\[\[\s*{re.escape(parts[0])}\s*\]\]")
+        hits = [i for i, ln in enumerate(lines) if header.match(ln)]
+        if parts[1] < len(hits):
+            start = hits[parts[1]]
+            nxt = [i for i, ln in enumerate(lines) if i > start and ln.lstrip().startswith("[")]
+            end = nxt[0] if nxt else len(lines)
+            parts = parts[2:]
+            if not parts:
+                return start + 1
+    found = None
+    for key in [p for p in parts if isinstance(p, str)]:
+        pat = re.compile(rf"(^|[\s{{,]){re.escape(key)}\s*=")
+        for i in range(start, end):
+            if pat.search(lines[i]):
+                found, start = i + 1, i
+                break
+    return found
+
+
+def load_suite(path: str | Path) -> LoadedSuite:
+    """Parse and validate the suite's own structure (not yet its plugins)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SuiteError(str(path), [f"cannot read the suite: {exc.strerror or exc}"]) from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(str(path), [f"malformed TOML: {exc}"]) from exc
+    try:
+        suite = Suite.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            f"{format_location(tuple(e['loc']), text)}: {_pydantic_message(e)}"
+            for e in exc.errors()
+        ]
+        raise SuiteError(str(path), problems) from exc
+    return LoadedSuite(suite=suite, path=path, text=text)
+
+
+def _pydantic_message(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown field (not allowed here)"
+    if err["type"] == "missing":
+        return "required field is missing"
+    return str(err["msg"])
+
+
+def expand_params(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """A sweep: every combination of list-valued params (``[[1, 2]]`` is one list value)."""
+    combos: list[dict[str, Any]] = [{}]
+    for key, value in params.items():
+        choices = value if isinstance(value, list) else [value]
+        combos = [{**c, key: v} for c in combos for v in choices]
+    return combos
