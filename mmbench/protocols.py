@@ -127,6 +127,12 @@ class Fusion(Protocol):
     features), labels and a factory for the cell's classifier; ``predict_proba`` returns
     ``float[N, n_classes]`` with columns in ``range(n_classes)`` order.
     ``min_modalities`` is how many views the strategy needs (1 for unimodal, 2 for fusions).
+
+    **Missing modalities.** At test time a sample may lack a modality (robustness sweeps drop
+    captions, say): its row in that view is all NaN (see :func:`missing_rows`). Training views
+    are always complete. Every strategy must handle missing rows in a defined way, documented in
+    its docstring, and never crash: e.g. a unimodal classifier whose modality is missing predicts
+    the training class prior; late fusion combines only the modalities present.
     """
 
     level: ClassVar[str]
@@ -135,6 +141,12 @@ class Fusion(Protocol):
     def fit(self, views: Views, y: np.ndarray, make_classifier: MakeClassifier) -> Fusion: ...
 
     def predict_proba(self, views: Views) -> np.ndarray: ...
+
+
+def missing_rows(x: np.ndarray) -> np.ndarray:
+    """Boolean mask of rows that are missing (all NaN) in a view."""
+    x = np.asarray(x)
+    return np.isnan(x).all(axis=1) if x.size else np.zeros(len(x), dtype=bool)
 
 
 class FeaturizerBase:
@@ -158,9 +170,21 @@ class FusionBase:
     min_modalities: ClassVar[int] = 2
 
     n_classes_: int
+    prior_: np.ndarray
 
     def _set_classes(self, y: np.ndarray) -> None:
+        """Remember the number of classes and the training class prior (the prediction for a
+        sample whose every used modality is missing)."""
         self.n_classes_ = int(np.max(y)) + 1
+        self.prior_ = np.bincount(y, minlength=self.n_classes_) / len(y)
+
+    def _proba_or_prior(self, clf: Classifier, x: np.ndarray) -> np.ndarray:
+        """``clf``'s probabilities for present rows; the training prior for missing rows."""
+        missing = missing_rows(x)
+        out = np.tile(self.prior_, (len(x), 1))
+        if (~missing).any():
+            out[~missing] = self._full_proba(clf, x[~missing])
+        return out
 
     def _full_proba(self, clf: Classifier, X: np.ndarray) -> np.ndarray:
         """``clf.predict_proba(X)`` widened to all ``n_classes_`` columns (a class absent from

@@ -6,11 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from mmbench.protocols import FusionBase, MakeClassifier, Views
+from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
 
 
 class LateMean(FusionBase):
-    """One classifier per modality; the mean of their class probabilities."""
+    """One classifier per modality; the mean of their class probabilities.
+
+    Missing modality: the mean over the modalities a sample has (the prior if it has none).
+    """
 
     level = "decision"
     min_modalities = 2
@@ -24,7 +27,18 @@ class LateMean(FusionBase):
         return self
 
     def modality_probas(self, views: Views) -> dict[str, np.ndarray]:
-        return {m: self._full_proba(c, views[m]) for m, c in self.clfs_.items()}
+        """Per-modality probabilities; NaN rows where a sample lacks that modality."""
+        out = {}
+        for m, clf in self.clfs_.items():
+            p = self._proba_or_prior(clf, views[m])
+            p[missing_rows(views[m])] = np.nan
+            out[m] = p
+        return out
 
     def predict_proba(self, views: Views) -> np.ndarray:
-        return np.mean(list(self.modality_probas(views).values()), axis=0)
+        stacked = np.stack(list(self.modality_probas(views).values()))
+        present = ~np.isnan(stacked[:, :, 0])
+        mean = np.nansum(stacked, axis=0) / np.maximum(present.sum(axis=0), 1)[:, None]
+        none = ~present.any(axis=0)
+        mean[none] = self.prior_
+        return mean

@@ -6,13 +6,16 @@ from typing import Any
 
 import numpy as np
 
-from mmbench.protocols import FusionBase, MakeClassifier, Views
+from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
 
 NORMALIZATIONS = ("standard", "l2", "none")
 
 
 class Concat(FusionBase):
-    """Concatenate the modalities' features (each standardized or L2-normalized first)."""
+    """Concatenate the modalities' features (each standardized or L2-normalized first).
+
+    Missing modality: its block is imputed with the training mean of that modality's features.
+    """
 
     level = "feature"
     min_modalities = 2
@@ -33,10 +36,16 @@ class Concat(FusionBase):
         return x
 
     def _stack(self, views: Views) -> np.ndarray:
-        return np.hstack([self._norm(m, views[m]) for m in sorted(views)])
+        blocks = []
+        for m in sorted(views):
+            x = np.array(views[m], dtype=np.float64)
+            x[missing_rows(x)] = self.means_[m]
+            blocks.append(self._norm(m, x))
+        return np.hstack(blocks)
 
     def fit(self, views: Views, y: np.ndarray, make_classifier: MakeClassifier) -> Concat:
         self._set_classes(y)
+        self.means_ = {m: v.mean(axis=0) for m, v in views.items()}
         self.stats_ = {
             m: (v.mean(axis=0), np.where(v.std(axis=0) > 1e-8, v.std(axis=0), 1.0))
             for m, v in views.items()

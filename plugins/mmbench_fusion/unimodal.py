@@ -10,7 +10,10 @@ from mmbench.protocols import FusionBase, MakeClassifier, Views
 
 
 class Unimodal(FusionBase):
-    """One modality alone (added automatically for every modality of a suite)."""
+    """One modality alone (added automatically for every modality of a suite).
+
+    Missing modality: a test sample without it gets the training class prior.
+    """
 
     level = "unimodal"
     min_modalities = 1
@@ -27,4 +30,4 @@ class Unimodal(FusionBase):
         return self
 
     def predict_proba(self, views: Views) -> np.ndarray:
-        return self._full_proba(self.clf_, views[self.modality])
+        return self._proba_or_prior(self.clf_, views[self.modality])
