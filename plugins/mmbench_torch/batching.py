@@ -1,0 +1,218 @@
+"""The fast featurization path shared by every torch featurizer.
+
+- Images stay ``uint8`` until they reach the device; resize, centre crop and normalisation run
+  batched there (no per-image PIL loop).
+- On CUDA: bf16 weights and inputs (fp16 where bf16 is unsupported), pinned host memory and
+  ``non_blocking`` copies, a batch size chosen from free GPU memory (halved on out-of-memory).
+- On CPU: float32, channels-last, torch's intra-op threads set to the cores this process may use.
+- Everything runs under ``torch.inference_mode()`` and reports progress with
+  :func:`mmbench.progress.track`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mmbench.errors import UserError
+from mmbench.progress import track
+
+#: Batch sizes used when nothing better is known.
+CPU_BATCH = 64
+MAX_GPU_BATCH = 4096
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """How a model wants its input: square ``size``, per-channel ``mean``/``std`` on [0, 1]
+    pixels, the resize ``interpolation`` (``bilinear`` or ``bicubic``); ``crop`` resizes the
+    shorter side then centre-crops (``False`` squashes to ``size`` x ``size``)."""
+
+    size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str = "bicubic"
+    crop: bool = True
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without a GPU is a
+    :class:`UserError`."""
+    import torch
+
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise UserError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"device {device!r} asked for, but torch sees no CUDA GPU; "
+                        "set device = \"auto\" or \"cpu\" in the suite")
+    return device
+
+
+def choose_dtype(device: str, bf16_supported: bool | None = None) -> Any:
+    """Compute dtype: bf16 on a GPU that supports it (fp16 otherwise), float32 on CPU (bf16
+    matmuls are slower than float32 on most CPUs)."""
+    import torch
+
+    if not device.startswith("cuda"):
+        return torch.float32
+    if bf16_supported is None:
+        bf16_supported = torch.cuda.is_bf16_supported()
+    return torch.bfloat16 if bf16_supported else torch.float16
+
+
+def configure_threads() -> int:
+    """Give torch one intra-op thread per core this process may use (unless the user set
+    ``OMP_NUM_THREADS``); returns the thread count."""
+    import torch
+
+    if "OMP_NUM_THREADS" not in os.environ:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        if cores and torch.get_num_threads() != cores:
+            torch.set_num_threads(cores)
+    return torch.get_num_threads()
+
+
+def batch_for_memory(free_bytes: int, per_item_bytes: float, *, fraction: float = 0.6,
+                     cap: int = MAX_GPU_BATCH) -> int:
+    """The largest power of two whose items fit in ``fraction`` of ``free_bytes`` (1..cap)."""
+    if per_item_bytes <= 0:
+        return cap
+    fit = int(free_bytes * fraction / per_item_bytes)
+    size = 1
+    while size * 2 <= min(fit, cap):
+        size *= 2
+    return size
+
+
+def check_images(samples: Any, who: str) -> np.ndarray:
+    """``samples`` as ``uint8[N, H, W, 3]``, or a UserError saying what is wrong."""
+    images = np.asarray(samples)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise UserError(f"{who} expects images as uint8[N, H, W, 3]; got "
+                        f"{images.dtype}{list(images.shape)}")
+    return images
+
+
+def check_texts(samples: Sequence[Any], who: str) -> list[str]:
+    """``samples`` as a list of non-empty strings; an empty caption is named by its index."""
+    texts = list(samples)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise UserError(f"{who}: caption {i} is {type(t).__name__}, not a string")
+        if not t.strip():
+            raise UserError(f"{who}: caption {i} is empty; drop the sample or give it a "
+                            "caption (a missing caption is an all-NaN feature row, not '')")
+    return texts
+
+
+def preprocess(batch: Any, spec: ImageSpec, dtype: Any) -> Any:
+    """uint8 ``[B, H, W, 3]`` tensor (on the compute device) -> normalised ``[B, 3, S, S]`` in
+    ``dtype``, channels-last."""
+    import torch
+    import torch.nn.functional as F
+
+    x = batch.permute(0, 3, 1, 2).float().div_(255.0)
+    h, w = x.shape[-2:]
+    s = spec.size
+    if spec.crop:
+        scale = s / min(h, w)
+        out = (max(s, round(h * scale)), max(s, round(w * scale)))
+    else:
+        out = (s, s)
+    if (h, w) != out:
+        x = F.interpolate(x, size=out, mode=spec.interpolation, align_corners=False,
+                          antialias=out[0] < h or out[1] < w)
+    if out != (s, s):
+        top, left = (out[0] - s) // 2, (out[1] - s) // 2
+        x = x[..., top:top + s, left:left + s]
+    mean = torch.tensor(spec.mean, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(spec.std, device=x.device).view(1, 3, 1, 1)
+    x = (x - mean).div_(std)
+    return x.to(dtype).contiguous(memory_format=torch.channels_last)
+
+
+def prepare_model(model: Any, device: str) -> tuple[Any, Any]:
+    """Put ``model`` in eval mode on ``device`` in its compute dtype; returns (model, dtype)."""
+    import torch
+
+    dtype = choose_dtype(device)
+    if device == "cpu":
+        configure_threads()
+    model = model.eval().to(device=device, dtype=dtype)
+    model = model.to(memory_format=torch.channels_last)
+    return model, dtype
+
+
+def _gpu_batch(forward: Callable[[Any], Any], example: Any, requested: int) -> int:
+    """Batch size for a CUDA run: ``requested`` if > 0, else measured from a probe batch."""
+    import torch
+
+    if requested > 0:
+        return requested
+    probe = min(16, len(example))
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    forward(example[:probe])
+    torch.cuda.synchronize()
+    per_item = (torch.cuda.max_memory_allocated() - base) / probe
+    free, _ = torch.cuda.mem_get_info()
+    return batch_for_memory(free, per_item)
+
+
+def run_batches(forward: Callable[[Any], Any], n: int, batch_size: int, description: str,
+                to_input: Callable[[int, int], Any]) -> np.ndarray:
+    """Run ``forward(to_input(start, stop))`` over ``range(n)`` in batches, under inference
+    mode, with a progress bar; on CUDA out-of-memory a batch is redone in halves."""
+    import torch
+
+    def run(start: int, stop: int) -> list[np.ndarray]:
+        try:
+            return [forward(to_input(start, stop)).float().cpu().numpy()]
+        except torch.cuda.OutOfMemoryError:
+            if stop - start == 1:
+                raise
+            torch.cuda.empty_cache()
+            mid = (start + stop) // 2
+            return run(start, mid) + run(mid, stop)
+
+    outputs: list[np.ndarray] = []
+    starts = range(0, n, batch_size)
+    with torch.inference_mode():
+        for start in track(starts, total=len(starts), description=description):
+            outputs += run(start, min(start + batch_size, n))
+    return np.concatenate(outputs).astype(np.float32, copy=False)
+
+
+def encode_images(encode: Callable[[Any], Any], images: np.ndarray, spec: ImageSpec,
+                  device: str, dtype: Any, batch_size: int = 0,
+                  description: str = "images") -> np.ndarray:
+    """``encode`` (a model's image forward) over uint8 ``images`` on ``device``, batched:
+    each uint8 batch is copied to the device (pinned, non-blocking on CUDA), preprocessed
+    there and encoded. Returns ``float32[N, D]``."""
+    import torch
+
+    n = len(images)
+    if n == 0:
+        raise UserError(f"{description}: no images to featurize")
+    cuda = device.startswith("cuda")
+    host = torch.from_numpy(np.ascontiguousarray(images))
+
+    def to_input(start: int, stop: int) -> Any:
+        chunk = host[start:stop]
+        if cuda:
+            chunk = chunk.pin_memory().to(device, non_blocking=True)
+        return preprocess(chunk, spec, dtype)
+
+    if cuda:
+        with torch.inference_mode():
+            size = _gpu_batch(encode, to_input(0, min(16, n)), batch_size)
+    else:
+        size = batch_size if batch_size > 0 else CPU_BATCH
+    return run_batches(encode, n, size, description, to_input)
