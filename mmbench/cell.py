@@ -37,9 +37,10 @@ def evaluate_cell(
     n_classes: int,
     catalog: Any,
     device: str = "cpu",
+    class_names: tuple[str, ...] = (),
 ) -> CellOutcome:
     """Fit the cell's fusion (with fresh classifiers from its factory) and score it."""
-    context = {"random_state": cell.seed, "device": device}
+    context = {"random_state": cell.seed, "device": device, "class_names": tuple(class_names)}
     clf_entry = catalog["classifier"].get(cell.classifier.name)
     fusion_entry = catalog["fusion"].get(cell.fusion.name)
 

@@ -24,14 +24,14 @@ def cells_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     for r in records:
         if r.get("status") != "ok":
             continue
-        feats = {m: f["label"] for m, f in r["featurizers"].items()}
+        feats = {m: marked(f) for m, f in r["featurizers"].items()}
         row = {
             "cell_id": r["cell_id"],
             "dataset": r["dataset"]["label"],
             "featurizers": " + ".join(f"{m}:{lab}" for m, lab in sorted(feats.items())),
             "fusion": r["fusion"]["name"] if r["level"] == "unimodal" else r["fusion"]["label"],
             "level": r["level"],
-            "classifier": r["classifier"]["label"],
+            "classifier": marked(r["classifier"]),
             "seed": r["seed"],
             "fold": r.get("fold", 0),
             **{f"feat:{m}": lab for m, lab in feats.items()},
@@ -40,6 +40,11 @@ def cells_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
         }
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def marked(described: dict[str, Any]) -> str:
+    """A variant's label with its record notes appended: ``clip-image(...) (random weights)``."""
+    return described["label"] + "".join(f" ({n})" for n in described.get("notes", []))
 
 
 def add_gain(df: pd.DataFrame, metric: str) -> pd.DataFrame:

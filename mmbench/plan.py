@@ -217,11 +217,41 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
         for strategy, level, wanted in strategies:
             for combo in itertools.product(*(by_modality[m] for m in wanted)):
                 for clf, seed, fold in itertools.product(classifiers, suite.seeds, folds):
+                    if not accepts(catalog, clf, strategy, dict(zip(wanted, combo))):
+                        continue
                     cells.append(
                         Cell(dvariant, split, seed, fold, tuple(zip(wanted, combo)),
                              strategy, level, clf)
                     )
+    problems = problems or unpaired(catalog, loaded, classifiers, cells)
     if problems:
         raise SuiteError(str(loaded.path), list(dict.fromkeys(problems)))
     unique = list({c.cell_id: c for c in cells}.values())
     return Plan(loaded, unique)
+
+
+def accepts(catalog: Catalog, clf: Variant, fusion: Variant,
+            featurizers: Mapping[str, Variant]) -> bool:
+    """Whether classifier ``clf`` may be paired with ``fusion`` over ``featurizers`` (modality
+    -> variant): a classifier class may define a classmethod ``accepts(params, featurizers,
+    fusion) -> bool`` (e.g. CLIP zero-shot needs CLIP image embeddings of its own model);
+    without one it pairs with everything."""
+    rule = getattr(catalog["classifier"].get(clf.name).cls, "accepts", None)
+    return rule is None or bool(rule(clf.kwargs, featurizers, fusion))
+
+
+def unpaired(catalog: Catalog, loaded: LoadedSuite, classifiers: list[Variant],
+             cells: list[Cell]) -> list[str]:
+    """A problem for each classifier whose ``accepts`` rule left it with no cell."""
+    used = {c.classifier for c in cells}
+    problems = []
+    for clf in classifiers:
+        entry = catalog["classifier"].get(clf.name)
+        if clf in used or not hasattr(entry.cls, "accepts"):
+            continue
+        index = next(i for i, s in enumerate(loaded.suite.classifiers)
+                     if s.name in (entry.name, *entry.aliases))
+        rule = (getattr(entry.cls, "accepts").__doc__ or "").strip().splitlines()[:1]
+        problems.append(f"{loaded.locate(('classifiers', index))}: classifier {clf.label} pairs "
+                        f"with no fusion and featurizer of this suite ({' '.join(rule)})")
+    return problems

@@ -14,8 +14,8 @@ from .protocols import LEVELS
 KINDS = ("dataset", "featurizer", "fusion", "classifier", "executor")
 
 #: Parameters the runner fills in itself when a plugin's ``__init__`` accepts them and the
-#: suite does not set them: the cell's seed and the suite's device.
-CONTEXT_PARAMS = ("random_state", "device")
+#: suite does not set them: the cell's seed, the suite's device and the dataset's class names.
+CONTEXT_PARAMS = ("random_state", "device", "class_names")
 
 
 @dataclass(frozen=True)

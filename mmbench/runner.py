@@ -45,6 +45,7 @@ class CellTask:
     test_index: np.ndarray
     n_classes: int
     device: str = "cpu"
+    class_names: tuple[str, ...] = ()
 
 
 OnDone = Callable[[CellTask, "CellOutcome | BaseException"], None]
@@ -69,7 +70,8 @@ class SerialExecutor:
 def run_task(task: CellTask, catalog: Catalog | None = None) -> CellOutcome:
     """Evaluate one task (the function executors ship to workers)."""
     return evaluate_cell(task.cell, task.train, task.y_train, task.test, task.y_test,
-                         task.n_classes, catalog or get_catalog(), task.device)
+                         task.n_classes, catalog or get_catalog(), task.device,
+                         task.class_names)
 
 
 @dataclass
@@ -92,6 +94,14 @@ def resolve_device(device: str) -> str:
     except ImportError:
         return "cpu"
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def variant_notes(entry: Any, variant: Variant) -> dict[str, list[str]]:
+    """``{"notes": [...]}`` when the plugin class marks these params (e.g. ``random weights``
+    from an optional classmethod ``notes(params) -> list[str]``), else ``{}``."""
+    notes = getattr(entry.cls, "notes", None)
+    found = list(notes(variant.kwargs)) if callable(notes) else []
+    return {"notes": found} if found else {}
 
 
 def describe(cell: Cell) -> str:
@@ -192,7 +202,7 @@ class Runner:
                 error = failures[fvariant]
                 break
             task = CellTask(cell, views_tr, data.y[train], views_te, data.y[test], test,
-                            n_classes, self.device)
+                            n_classes, self.device, tuple(data.class_names))
             if error is not None:
                 self._record(task, error, data)
                 continue
@@ -227,7 +237,8 @@ class Runner:
         def described(v: Variant) -> dict[str, Any]:
             entry = self.catalog[v.kind].get(v.name)
             return {**v.as_dict(), "label": v.label, "plugin": entry.plugin,
-                    "version": f"{entry.distribution} {entry.version}".strip()}
+                    "version": f"{entry.distribution} {entry.version}".strip(),
+                    **variant_notes(entry, v)}
 
         return {
             "cell_id": cell.cell_id,
