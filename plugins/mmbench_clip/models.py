@@ -95,7 +95,7 @@ def load(model: str, pretrained: str, device: str, image_size: int | None = None
 
 def load_failure(model: str, pretrained: str, exc: BaseException) -> str:
     """What to say when open_clip could not give us the weights."""
-    why = f"{type(exc).__name__}: {exc}"
+    why = f"{type(exc).__name__}: {exc}"[:300]
     if is_path(pretrained):
         return (f"open_clip {model}: cannot load checkpoint {pretrained} ({why}); it must be an "
                 f"open_clip/CLIP state dict for {model}")

@@ -122,7 +122,7 @@ def preprocess(batch: Any, spec: ImageSpec, dtype: Any) -> Any:
     s = spec.size
     if spec.crop:
         scale = s / min(h, w)
-        out = (max(s, round(h * scale)), max(s, round(w * scale)))
+        out = (max(s, int(h * scale)), max(s, int(w * scale)))
     else:
         out = (s, s)
     if (h, w) != out:
