@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import types
@@ -41,8 +42,10 @@ def test_readme_plugin_example_works(write_suite, capsys):
 def installed_example(tmp_path_factory) -> Path:
     """The example plugin installed from outside the repo into a folder of its own."""
     target = tmp_path_factory.mktemp("site")
+    source = tmp_path_factory.mktemp("src") / EXAMPLE.name
+    shutil.copytree(EXAMPLE, source)  # building writes next to the sources: not in the repo
     cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-           "--target", str(target), str(EXAMPLE)]
+           "--target", str(target), str(source)]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=target)
     assert done.returncode == 0, done.stderr
     return target
