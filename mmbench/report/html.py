@@ -124,7 +124,7 @@ def heatmaps(data: ReportData) -> list[dict[str, str]]:
                 lambda f: set(_feats(f).items()) <= set(feats.items()))]
             uni = uni.assign(fusion=uni["featurizers"].map(
                 lambda f: " + ".join(_feats(f)) + " only"))
-            rows = pd.concat([uni, d[d["featurizers"] == pair]])
+            rows = pd.concat([uni, d[d["featurizers"] == pair].sort_values("fusion")])
             grid = rows.pivot_table(index="fusion", columns="classifier", values=data.metric,
                                     aggfunc="mean", sort=False)
             title = f"{dataset}: {' + '.join(f'{m}={v}' for m, v in feats.items())}"
