@@ -26,7 +26,7 @@ def _plt() -> Any:
 
 def _svg(fig: Any) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(buf, format="svg", metadata={"Date": None})
     _plt().close(fig)
     return buf.getvalue()
 
@@ -44,7 +44,7 @@ def heatmap(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], title:
     values = np.asarray(values, dtype=float)
     h = max(1.6, 0.32 * len(rows) + 1.2)
     w = min(WIDTH + 2, max(3.5, 0.75 * len(cols) + 3.0))
-    fig, ax = plt.subplots(figsize=(w, h))
+    fig, ax = plt.subplots(layout="constrained", figsize=(w, h))
     img = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, aspect="auto", vmin=vmin,
                     vmax=vmax)
     ax.set_xticks(range(len(cols)), [short(c, 28) for c in cols], rotation=30, ha="right")
@@ -68,7 +68,7 @@ def gain_plot(labels: Sequence[str], gain: np.ndarray, lo: np.ndarray, hi: np.nd
     interval; filled markers for significant gains (when known)."""
     plt = _plt()
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(WIDTH, max(1.5, 0.28 * n + 0.9)))
+    fig, ax = plt.subplots(layout="constrained", figsize=(WIDTH, max(1.5, 0.28 * n + 0.9)))
     y = np.arange(n)[::-1]
     gain = np.asarray(gain, dtype=float)
     colors = np.where(gain >= 0, "#2a7d4f", "#b2382c")
@@ -89,7 +89,7 @@ def curves_plot(series: Sequence[dict[str, Any]], xlabel: str, ylabel: str, titl
     """Lines with ±sd bands: each series is ``{"label", "x", "y", "sd"?}``; ``refs`` are
     dashed horizontal reference lines (label, value)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(WIDTH * 0.8, 3.2))
+    fig, ax = plt.subplots(layout="constrained", figsize=(WIDTH * 0.8, 3.2))
     for s in series:
         x, yv = np.asarray(s["x"], float), np.asarray(s["y"], float)
         (line,) = ax.plot(x, yv, marker="o", ms=4, label=short(s["label"], 60))
@@ -114,7 +114,7 @@ def confusion_plot(counts: np.ndarray, class_names: Sequence[str], title: str) -
     k = len(counts)
     norm = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     size = min(6.5, max(2.8, 0.42 * k + 1.6))
-    fig, ax = plt.subplots(figsize=(size + 0.8, size))
+    fig, ax = plt.subplots(layout="constrained", figsize=(size + 0.8, size))
     img = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     names = [short(c, 14) for c in (class_names or [str(i) for i in range(k)])][:k]
     ax.set_xticks(range(k), names, rotation=45, ha="right")
