@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-#: Colours for series (matplotlib's tab10, colour-blind-friendlier than default cycles).
 WIDTH = 7.5
 
 
@@ -47,7 +46,7 @@ def heatmap(values: np.ndarray, rows: Sequence[str], cols: Sequence[str], title:
     fig, ax = plt.subplots(layout="constrained", figsize=(w, h))
     img = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, aspect="auto", vmin=vmin,
                     vmax=vmax)
-    ax.set_xticks(range(len(cols)), [short(c, 28) for c in cols], rotation=30, ha="right")
+    ax.set_xticks(range(len(cols)), [short(c, 44) for c in cols], rotation=30, ha="right")
     ax.set_yticks(range(len(rows)), [short(r) for r in rows])
     ax.set_title(title, loc="left", fontsize=9)
     fig.colorbar(img, ax=ax, label=cbar, fraction=0.04, pad=0.02)
