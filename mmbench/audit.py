@@ -149,7 +149,7 @@ def audit_dataset(data: Any, dataset: Any = None) -> dict[str, Any] | None:
     synonyms = dataset_synonyms(dataset, data.meta)
     return {
         "fingerprint": data.fingerprint,
-        "caption_field": data.meta.get("caption_field") or getattr(dataset, "caption", None),
+        "caption_field": data.meta.get("caption_column") or getattr(dataset, "caption", None),
         "modalities": {m: audit_texts(texts, data.y, data.class_names, synonyms)
                        for m, texts in fields.items()},
     }
