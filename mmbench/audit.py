@@ -2,7 +2,8 @@
 
 For each dataset with a text modality, once per run: the share of captions that contain their
 own class's name (or a synonym, or a plural), the share that contain any class's name, and the
-accuracy of a text-only TF-IDF + logistic regression (5-fold cross-validation on all samples).
+accuracy of a text-only TF-IDF + logistic regression (5-fold cross-validation on up to 3000
+samples, a stratified subsample when there are more).
 Stored in ``results/<suite>/audit.json`` (one entry per dataset variant) and shown under the
 leaderboard, with a warning when the captions leak the label.
 
@@ -83,7 +84,7 @@ def dataset_synonyms(dataset: Any, meta: Mapping[str, Any]) -> dict[str, list[st
     return out
 
 
-def text_only_accuracy(texts: Sequence[str], y: np.ndarray, max_samples: int = 5000,
+def text_only_accuracy(texts: Sequence[str], y: np.ndarray, max_samples: int = 3000,
                        seed: int = 0) -> float:
     """5-fold cross-validated accuracy of TF-IDF + logistic regression on the captions alone
     (on a stratified subsample of ``max_samples`` when there are more)."""
@@ -104,15 +105,23 @@ def text_only_accuracy(texts: Sequence[str], y: np.ndarray, max_samples: int = 5
     return float(cross_val_score(model, [texts[i] for i in idx], y[idx], cv=cv).mean())
 
 
+def class_mentions(texts: Sequence[str], y: np.ndarray, class_names: Sequence[str],
+                   synonyms: Mapping[str, Sequence[str]] | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per caption: does it name its own class, and does it name any class (boolean arrays)."""
+    synonyms = synonyms or {}
+    terms = [class_terms(c, synonyms.get(c, ())) for c in class_names]
+    own = np.array([_mentions(t, terms[label]) for t, label in zip(texts, y)], dtype=bool)
+    any_class = np.array([any(_mentions(t, ts) for ts in terms) for t in texts], dtype=bool)
+    return own, any_class
+
+
 def audit_texts(texts: Sequence[str], y: np.ndarray, class_names: Sequence[str],
                 synonyms: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
     """The audit of one caption field: shares, text-only accuracy, and a verdict
     (``level``: ``leak``, ``partial`` or ``none``) with a one-line ``message``."""
-    synonyms = synonyms or {}
     y = np.asarray(y)
-    terms = [class_terms(c, synonyms.get(c, ())) for c in class_names]
-    own = np.array([_mentions(t, terms[label]) for t, label in zip(texts, y)])
-    any_class = np.array([any(_mentions(t, ts) for ts in terms) for t in texts])
+    own, any_class = class_mentions(texts, y, class_names, synonyms)
     per_class = {c: float(own[y == k].mean()) if (y == k).any() else float("nan")
                  for k, c in enumerate(class_names)}
     share = float(own.mean()) if len(own) else 0.0

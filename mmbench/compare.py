@@ -48,8 +48,9 @@ def extra_columns(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def reference_cells(df: pd.DataFrame, metric: str) -> dict[Any, str]:
-    """Row index of each fusion cell -> cell_id of its best unimodal reference cell."""
-    feat_cols = [c for c in df.columns if c.startswith("feat:")]
+    """Row index of each fusion cell -> cell_id of its best unimodal reference cell (ties go to
+    the modality whose name sorts first)."""
+    feat_cols = sorted(c for c in df.columns if c.startswith("feat:"))
     uni = df[df["level"] == "unimodal"]
     best: dict[tuple[Any, ...], tuple[float, str]] = {}
     for _, u in uni.iterrows():
