@@ -124,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not console.is_terminal:  # CI logs: wide tables rather than wrapped cells
         console = Console(width=200)
     err = Console(stderr=True)
+    if not err.is_terminal:  # one line per message in logs, not wrapped at 80 columns
+        err = Console(stderr=True, width=1000)
     func: Callable[[argparse.Namespace, Console], int] = args.func
     try:
         return func(args, console)

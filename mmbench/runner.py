@@ -119,7 +119,7 @@ class Runner:
         self.live = live
         self.store = ResultStore(Path(self.suite.results_dir) / self.suite.name)
         root = Path(self.suite.cache_dir) if self.suite.cache_dir else cache_dir()
-        self.device = resolve_device(self.suite.device)
+        self.device = resolve_device(self.suite.device) if self._needs_device() else "cpu"
         self.features = FeatureProvider(FeatureCache(root / "features"), catalog,
                                         {"device": self.device})
         self.summary = RunSummary(self.store.root, planned=len(plan.cells))
@@ -127,6 +127,12 @@ class Runner:
         self.corrupter = Corrupter(self.features, sweeps) if sweeps else None
         self.sha = git_sha()
         self.host = machine()
+
+    def _needs_device(self) -> bool:
+        """Whether any planned plugin takes a ``device`` (resolving ``auto`` imports torch)."""
+        variants = {v for c in self.plan.cells
+                    for v in (c.fusion, c.classifier, *(f for _, f in c.featurizers))}
+        return any("device" in self.catalog[v.kind].get(v.name).params for v in variants)
 
     def run(self) -> RunSummary:
         start = time.perf_counter()
