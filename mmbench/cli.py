@@ -19,6 +19,9 @@ from . import __version__
 from .errors import SuiteError, UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
+COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
+                "gain_ci, p, n, fit_s, predict_s, mem, dims, robustness, cost (= fit_s,predict_s,"
+                "mem,dims); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
@@ -38,8 +41,10 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .leaderboard import print_leaderboard
+    from .leaderboard import parse_columns
     from .runner import run_suite
 
+    parse_columns(args.columns)  # an unknown column fails before the run, not after
     summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast)
     console.print(
         f"{summary.planned} cells planned, {summary.skipped} already recorded, "
@@ -48,7 +53,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         highlight=False,
     )
     if summary.ran or summary.skipped:
-        print_leaderboard(summary.results_dir, console)
+        print_leaderboard(summary.results_dir, console, columns=args.columns)
     console.print(f"results: {summary.results_dir}", highlight=False)
     _run_report(args, summary.results_dir, console)
     for cell, message in summary.failed:
@@ -61,7 +66,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
     from .leaderboard import print_leaderboard
 
-    print_leaderboard(Path(args.results), console, args.metric)
+    print_leaderboard(Path(args.results), console, args.metric, columns=args.columns)
     return EXIT_OK
 
 
@@ -156,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failed cell")
     p.add_argument("--report", nargs="?", const="", metavar="PATH",
                    help="write the HTML report at the end (default results/<suite>/report.html)")
+    p.add_argument("--columns", help=COLUMNS_HELP)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a suite and count its cells; runs nothing")
@@ -165,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("leaderboard", help="print the leaderboard of stored results")
     p.add_argument("results", help="results/<suite> folder")
     p.add_argument("--metric", choices=["accuracy", "macro_recall", "macro_f1"])
+    p.add_argument("--columns", help=COLUMNS_HELP)
     p.set_defaults(func=cmd_leaderboard)
 
     metrics = ["accuracy", "macro_recall", "macro_f1"]

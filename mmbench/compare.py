@@ -12,18 +12,9 @@ import pandas as pd
 
 from .leaderboard import ROW_KEYS
 from .report.data import ReportData, load_report_data
+from .stats import holm, mcnemar_exact
 
 MATCH_KEYS = ["dataset", "featurizers", "fusion", "classifier"]
-
-
-def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> tuple[float, int, int]:
-    """Two-sided exact McNemar test on paired correctness: (p, b, c) where b = A right and
-    B wrong, c = A wrong and B right."""
-    from scipy.stats import binomtest
-
-    a, b_ = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
-    b, c = int(np.sum(a & ~b_)), int(np.sum(~a & b_))
-    return (1.0 if b + c == 0 else float(binomtest(b, b + c, 0.5).pvalue)), b, c
 
 
 def welch(a: np.ndarray, b: np.ndarray) -> float:
@@ -37,19 +28,6 @@ def welch(a: np.ndarray, b: np.ndarray) -> float:
     if np.ptp(a) == 0 and np.ptp(b) == 0:  # t undefined; equal constants differ by nothing
         return 1.0 if a[0] == b[0] else float("nan")
     return float(ttest_ind(a, b, equal_var=False).pvalue)
-
-
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm–Bonferroni adjusted p-values (NaN stays NaN)."""
-    p = np.asarray(p, float)
-    out = np.full_like(p, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    order = ok[np.argsort(p[ok])]
-    m, running = len(order), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
-    return out
 
 
 def _paired(a: ReportData, b: ReportData, ids_a: list[str], ids_b: list[str]) -> tuple[
@@ -77,8 +55,9 @@ def _paired(a: ReportData, b: ReportData, ids_a: list[str], ids_b: list[str]) ->
         pairs += 1
     if not pairs:
         return None
-    p, b_, c = mcnemar_exact(np.concatenate(ca), np.concatenate(cb))
-    return p, b_, c, pairs
+    right_a, right_b = np.concatenate(ca), np.concatenate(cb)
+    b_, c = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
+    return mcnemar_exact(b_, c), b_, c, pairs
 
 
 def compare_runs(dir_a: Path | str, dir_b: Path | str, metric: str | None = None,

@@ -9,16 +9,18 @@ import numpy as np
 from report_kit import build_results, write_cell
 
 from mmbench.cli import main
-from mmbench.compare import compare_runs, holm, mcnemar_exact, welch
+from mmbench.compare import compare_runs, welch
+from mmbench.stats import discordant, holm, mcnemar_exact
 from mmbench.results import ResultStore
 
 
 def test_statistics_known_values():
     a = np.array([True] * 10 + [False] * 5)
     b = np.array([False] * 10 + [False] * 5)
-    p, nb, nc = mcnemar_exact(a, b)
-    assert (nb, nc) == (10, 0) and np.isclose(p, 2 * 0.5**10)
-    assert mcnemar_exact(a, a)[0] == 1.0
+    y = np.ones(15, dtype=int)
+    nb, nc = discordant(y, a.astype(int), b.astype(int))
+    assert (nb, nc) == (10, 0) and np.isclose(mcnemar_exact(nb, nc), 2 * 0.5**10)
+    assert mcnemar_exact(*discordant(y, a.astype(int), a.astype(int))) == 1.0
     assert np.allclose(holm(np.array([0.01, 0.04, np.nan, 0.03])),
                        [0.03, 0.06, np.nan, 0.06], equal_nan=True)
     assert welch(np.array([0.5, 0.6, 0.55]), np.array([0.8, 0.85, 0.9])) < 0.01

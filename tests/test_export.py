@@ -39,13 +39,13 @@ def test_markdown_table(tmp_path, capsys):
 def test_latex_table_with_significance_marks(tmp_path, monkeypatch):
     results = build_results(tmp_path / "r", with_extras=False)
 
-    def with_sig(df, metric="accuracy"):
-        out = summarize(df, metric)
+    def with_sig(df, store, metric="accuracy"):
+        out = summarize(df, store, metric)
         out["significant"] = out["gain"] > 0.1
         return out
 
-    summarize = report_data.summarize
-    monkeypatch.setattr(report_data, "summarize", with_sig)
+    summarize = report_data.summarize_with_stats
+    monkeypatch.setattr(report_data, "summarize_with_stats", with_sig)
     path, text = export(results, "latex", tmp_path / "t.tex")
     assert path.read_text() == text
     assert "\\toprule" in text and "\\bottomrule" in text and "$\\pm$" in text

@@ -77,15 +77,19 @@ def test_run_report_of_smoke_run_and_report_command(smoke_run, tmp_path, capsys)
     assert page.alt("fusion gain") and page.alt("per-class recall")
     assert "Not computed for this run: no fusion swept over" in text
     assert "no cell recorded robustness curves" in text
-    assert "audit.json" in text and "Significance not computed for this run" in text
+    # the run computed significance and the leakage audit (issue 5): both are shown
+    assert "marks a gain significant after Holm" in text
+    assert "Significance not computed for this run" not in text
+    assert "no <code>audit.json</code>" not in (results / "report.html").read_text()
     assert "smoke" in text and "classic-features" in text  # provenance from the manifest
     assert main(["report", str(tmp_path / "empty")]) == 2
 
 
 def _with_stats(summarize):
-    """summarize() plus the statistics columns issue 5 adds (computed here from the frame)."""
-    def wrapped(df: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
-        out = summarize(df, metric)
+    """The real summary with its statistics columns replaced by values set here, so the test
+    knows which gain is significant."""
+    def wrapped(df: pd.DataFrame, store, metric: str = "accuracy") -> pd.DataFrame:
+        out = summarize(df, store, metric)
         half = 2 * out[f"{metric}_std"]
         out[f"{metric}_ci_low"], out[f"{metric}_ci_high"] = out[metric] - half, out[metric] + half
         out["gain_ci_low"], out["gain_ci_high"] = out["gain"] - 0.02, out["gain"] + 0.02
@@ -98,7 +102,8 @@ def _with_stats(summarize):
 
 def test_report_shows_sweeps_robustness_audit_and_stats(tmp_path, monkeypatch):
     results = build_results(tmp_path / "built")
-    monkeypatch.setattr(report_data, "summarize", _with_stats(report_data.summarize))
+    monkeypatch.setattr(report_data, "summarize_with_stats",
+                        _with_stats(report_data.summarize_with_stats))
     page = parse_report(write_report(results))
     text = " ".join(page.text)
     assert (results / "report.html").exists()

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
-from ..leaderboard import ROW_KEYS, _headline, add_gain, cells_frame, summarize
+from ..gain_stats import summarize_with_stats
+from ..leaderboard import ROW_KEYS, _headline, add_gain, cells_frame
 from ..results import ResultStore
 
 
@@ -64,7 +65,7 @@ def load_report_data(results_dir: Path | str, metric: str | None = None) -> Repo
     audit_path = root / "audit.json"
     audit = json.loads(audit_path.read_text()) if audit_path.exists() else None
     return ReportData(root, metric, ok, [r for r in records if r.get("status") != "ok"],
-                      add_gain(cells, metric), summarize(cells, metric), manifest, audit,
+                      add_gain(cells, metric), summarize_with_stats(cells, store, metric), manifest, audit,
                       groups)
 
 
