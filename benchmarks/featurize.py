@@ -119,6 +119,14 @@ def ceiling(forward: Any, images: np.ndarray, spec: Any, device: str, dtype: Any
     return len(images) / (time.perf_counter() - start)
 
 
+def feat_batch(device: str, size: int) -> int:
+    """The ceiling's batch when ``--batch 0`` (auto): the featurizer's CPU default, or 1024 on
+    a GPU."""
+    from mmbench_torch.batching import cpu_batch
+
+    return 1024 if device.startswith("cuda") else cpu_batch(size)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", choices=["efficientnet-lite0", "clip"], default="efficientnet-lite0")
@@ -127,7 +135,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--n", type=int, default=512)
     ap.add_argument("--n-textbook", type=int, default=128, help="images for the slow path (a)")
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=0, help="0 = the featurizer's automatic choice")
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
 
@@ -140,7 +148,7 @@ def main() -> None:
     feat, forward, spec, dtype = build(args, device)
     a = textbook(plain_forward(args, device, dtype), images[:args.n_textbook], spec, device,
                  dtype)
-    b = ceiling(forward, images, spec, device, dtype, args.batch)
+    b = ceiling(forward, images, spec, device, dtype, args.batch or feat_batch(device, spec.size))
     start = time.perf_counter()
     feat.transform(images)
     if device.startswith("cuda"):
@@ -149,7 +157,8 @@ def main() -> None:
     name = args.model if args.model != "clip" else f"open_clip {args.clip_model}/{args.pretrained}"
     where = torch.cuda.get_device_name() if device.startswith("cuda") else \
         f"CPU, {torch.get_num_threads()} threads"
-    print(f"{name} at {args.size} px, {len(images)} {source} images, batch {args.batch}, "
+    print(f"{name} at {args.size} px, {len(images)} {source} images, batch "
+          f"{args.batch or feat_batch(device, spec.size)}, "
           f"{where}, dtype {dtype}")
     print(f"(a) textbook per-image : {a:9.1f} images/s  ({min(args.n_textbook, len(images))} images)")
     print(f"(b) raw forward ceiling: {b:9.1f} images/s")

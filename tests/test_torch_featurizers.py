@@ -16,6 +16,7 @@ from mmbench.testing import check_featurizer, tiny_data
 from mmbench_torch.batching import (
     ImageSpec,
     batch_for_memory,
+    cpu_batch,
     check_texts,
     choose_dtype,
     encode_images,
@@ -46,6 +47,7 @@ def test_batch_size_from_free_memory() -> None:
     assert batch_for_memory(10 * gib, 7 * (1 << 20)) == 512
     assert batch_for_memory(1 << 20, 10 * gib) == 1  # never below one
     assert batch_for_memory(80 * gib, 1024, cap=256) == 256
+    assert (cpu_batch(128), cpu_batch(224), cpu_batch(32), cpu_batch(1024)) == (64, 16, 64, 4)
 
 
 def test_batched_preprocess_matches_per_image_torchvision() -> None:
