@@ -16,9 +16,9 @@ from rich.console import Console
 from .cache import FeatureCache
 from .cell import CellOutcome, evaluate_cell
 from .errors import MmbenchError
-from .featurize import FeatureProvider, instantiate
+from .featurize import FeatureProvider, index_digest, instantiate
 from .paths import cache_dir
-from .plan import Cell, Plan, Variant, plan_suite
+from .plan import Cell, Plan, Variant, plan_suite, short_hash
 from .plugins import Catalog, get_catalog
 from rich.markup import escape
 
@@ -45,6 +45,11 @@ class CellTask:
     test_index: np.ndarray
     n_classes: int
     device: str = "cpu"
+    #: modality -> key naming the (train, test) feature matrices of this split; cells sharing
+    #: a featurization share the key, so remote executors send each matrix once.
+    feature_keys: dict[str, str] = field(default_factory=dict)
+    #: names this split's (y_train, y_test), shared by every cell of the split
+    split_key: str = ""
 
 
 OnDone = Callable[[CellTask, "CellOutcome | BaseException"], None]
@@ -136,8 +141,13 @@ class Runner:
         with Reporter(self.console, self.live) as reporter:
             self.reporter = reporter
             self.cells_task = reporter.add_task("cells", len(pending))
-            for dataset, cells in by_dataset.items():
-                self._run_dataset(dataset, cells)
+            try:
+                for dataset, cells in by_dataset.items():
+                    self._run_dataset(dataset, cells)
+            finally:  # remote executors hold a client/cluster across splits
+                close = getattr(self.executor, "close", None)
+                if close is not None:
+                    close()
         self.summary.features_computed = self.features.computed
         self.summary.seconds = time.perf_counter() - start
         return self.summary
@@ -176,6 +186,7 @@ class Runner:
     def _tasks(self, cells: list[Cell], data: MultimodalData, train: np.ndarray,
                test: np.ndarray, n_classes: int) -> Iterable[CellTask]:
         failures: dict[Variant, BaseException] = {}
+        split_key = short_hash([data.fingerprint, index_digest(train, test)])
         for cell in cells:
             views_tr: dict[str, np.ndarray] = {}
             views_te: dict[str, np.ndarray] = {}
@@ -192,7 +203,9 @@ class Runner:
                 error = failures[fvariant]
                 break
             task = CellTask(cell, views_tr, data.y[train], views_te, data.y[test], test,
-                            n_classes, self.device)
+                            n_classes, self.device, split_key=split_key, feature_keys={
+                                m: short_hash([split_key, m, f.as_dict()])
+                                for m, f in cell.featurizers})
             if error is not None:
                 self._record(task, error, data)
                 continue
@@ -255,7 +268,23 @@ class Runner:
 
 def run_suite(path: str | Path, console: Console | None = None, *,
               catalog: Catalog | None = None, **options: Any) -> RunSummary:
-    """Validate and run the suite at ``path`` (see :class:`Runner` for options)."""
+    """Validate and run the suite at ``path`` (see :class:`Runner` for options).
+
+    ``executor`` may be an executor instance, or an executor plugin's name (else the suite's
+    ``[executor]`` table, else ``local``) with ``executor_options`` overriding the suite's."""
     catalog = catalog or get_catalog()
     plan = plan_suite(load_suite(path), catalog)
-    return Runner(plan, catalog, console or Console(), **options).run()
+    executor = options.pop("executor", None)
+    executor_options = options.pop("executor_options", None)
+    if executor is None or isinstance(executor, str):
+        from .executors import DEFAULT_EXECUTOR, make_executor, require_installed
+
+        named = executor or (plan.suite.executor.name if plan.suite.executor else None)
+        if named is None and DEFAULT_EXECUTOR not in catalog["executor"]:
+            executor = SerialExecutor(catalog)  # executor plugins disabled: run in-process
+        else:
+            executor = make_executor(catalog, plan.suite.executor, executor, executor_options)
+        if getattr(executor, "remote", False):
+            require_installed(plan.cells, catalog,
+                              getattr(executor, "name", type(executor).__name__))
+    return Runner(plan, catalog, console or Console(), executor=executor, **options).run()

@@ -50,6 +50,20 @@ class DatasetSpec(PluginSpec):
     split: SplitSpec = Field(default_factory=SplitSpec)
 
 
+class ExecutorSpec(BaseModel):
+    """Which executor runs the cells (``local`` by default) and its options, e.g.
+    ``executor = { name = "dask", address = "tcp://host:8786", retries = 2 }``; the options are
+    checked against the executor's ``__init__`` when the run starts."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str = "local"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
 class Suite(_Strict):
     """A benchmark: datasets x one featurizer per modality x fusion x classifier x seed."""
 
@@ -64,6 +78,7 @@ class Suite(_Strict):
     featurizers: list[PluginSpec] = Field(min_length=1)
     fusions: list[FusionSpec] = Field(default_factory=list)
     classifiers: list[PluginSpec] = Field(min_length=1)
+    executor: ExecutorSpec | None = None
 
     @field_validator("seeds")
     @classmethod
