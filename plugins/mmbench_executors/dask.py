@@ -44,6 +44,7 @@ class DaskExecutor:
         self.timeout = float(timeout)
         self._client: Any = None
         self._cluster: Any = None
+        self.shipped = 0  # arrays scattered to the cluster so far (once per featurization)
 
     def _connect(self) -> Any:
         if self._client is not None:
@@ -86,34 +87,48 @@ class DaskExecutor:
         running: dict[Any, CellTask] = {}
         finished = as_completed()
 
+        resent: dict[str, int] = {}
+
         def ship(key: str, value: Any) -> Any:
-            if key not in shipped:  # once per featurization (or split), not once per cell
-                name = f"mmbench-data-{key}-{run}"
-                shipped[key] = client.scatter({name: value}, hash=False)[name]
+            if key not in shipped:  # once per featurization (or split), not once per cell;
+                # on every worker, so losing one loses no data
+                name = f"mmbench-data-{key}-{run}-{resent.get(key, 0)}"
+                shipped[key] = client.scatter({name: value}, hash=False, broadcast=True)[name]
+                self.shipped += 1
             return shipped[key]
+
+        def submit(task: CellTask) -> None:
+            keys = task.feature_keys or {m: f"{id(x)}" for m, x in task.train.items()}
+            split = task.split_key or str(id(task.y_train))
+            train = {m: ship(f"{k}-train", task.train[m]) for m, k in keys.items()}
+            test = {m: ship(f"{k}-test", task.test[m]) for m, k in keys.items()}
+            fut = client.submit(
+                run_remote, skeleton(task), train, ship(f"{split}-ytrain", task.y_train),
+                test, ship(f"{split}-ytest", task.y_test), self.threads_per_cell,
+                key=f"mmbench-cell-{task.cell.cell_id}-{run}-{resent.get(task.cell.cell_id, 0)}",
+                retries=self.retries, pure=False)
+            running[fut] = task
+            finished.add(fut)
 
         def handle(fut: Any) -> None:
             task = running.pop(fut)
-            if fut.status == "finished":
-                outcome = fut.result()
-            else:
-                outcome = _failure(fut)
+            cid = task.cell.cell_id
+            if fut.status == "cancelled" and resent.get(cid, 0) < self.retries + 1:
+                # its scattered inputs were lost with the workers holding them: send again
+                resent[cid] = resent.get(cid, 0) + 1
+                for key in [k for k, f in shipped.items() if f.status != "finished"]:
+                    resent[key] = resent.get(key, 0) + 1
+                    del shipped[key]
+                fut.release()
+                submit(task)
+                return
+            outcome = fut.result() if fut.status == "finished" else _failure(fut)
             fut.release()
             on_done(task, outcome)
 
         try:
             for task in tasks:
-                keys = task.feature_keys or {m: f"{id(x)}" for m, x in task.train.items()}
-                split = task.split_key or str(id(task.y_train))
-                train = {m: ship(f"{k}-train", task.train[m]) for m, k in keys.items()}
-                test = {m: ship(f"{k}-test", task.test[m]) for m, k in keys.items()}
-                fut = client.submit(
-                    run_remote, skeleton(task), train, ship(f"{split}-ytrain", task.y_train),
-                    test, ship(f"{split}-ytest", task.y_test), self.threads_per_cell,
-                    key=f"mmbench-cell-{task.cell.cell_id}-{run}", retries=self.retries,
-                    pure=False)
-                running[fut] = task
-                finished.add(fut)
+                submit(task)
                 for done in finished.next_batch(block=False):  # record as they finish
                     handle(done)
             for done in finished:
