@@ -115,4 +115,4 @@ def run_remote(task: Any, train: Mapping[str, np.ndarray], y_train: np.ndarray,
             "on every worker")
     with threadpool_limits(limits=threads):
         return evaluate_cell(cell, dict(train), y_train, dict(test), y_test, task.n_classes,
-                             catalog, task.device)
+                             catalog, task.device, getattr(task, "robust", None))

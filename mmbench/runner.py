@@ -25,7 +25,8 @@ from rich.markup import escape
 from .progress import Reporter
 from .protocols import MultimodalData
 from .results import ResultStore, git_sha, machine, now
-from .splits import make_split
+from .robustness import Corrupter
+from .splits import imbalance_train, make_split
 from .suite import load_suite
 
 
@@ -50,6 +51,7 @@ class CellTask:
     feature_keys: dict[str, str] = field(default_factory=dict)
     #: names this split's (y_train, y_test), shared by every cell of the split
     split_key: str = ""
+    robust: list[Any] = field(default_factory=list)
 
 
 OnDone = Callable[[CellTask, "CellOutcome | BaseException"], None]
@@ -74,7 +76,7 @@ class SerialExecutor:
 def run_task(task: CellTask, catalog: Catalog | None = None) -> CellOutcome:
     """Evaluate one task (the function executors ship to workers)."""
     return evaluate_cell(task.cell, task.train, task.y_train, task.test, task.y_test,
-                         task.n_classes, catalog or get_catalog(), task.device)
+                         task.n_classes, catalog or get_catalog(), task.device, task.robust)
 
 
 @dataclass
@@ -122,12 +124,20 @@ class Runner:
         self.live = live
         self.store = ResultStore(Path(self.suite.results_dir) / self.suite.name)
         root = Path(self.suite.cache_dir) if self.suite.cache_dir else cache_dir()
-        self.device = resolve_device(self.suite.device)
+        self.device = resolve_device(self.suite.device) if self._needs_device() else "cpu"
         self.features = FeatureProvider(FeatureCache(root / "features"), catalog,
                                         {"device": self.device})
         self.summary = RunSummary(self.store.root, planned=len(plan.cells))
+        sweeps = self.suite.robustness.sweeps() if self.suite.robustness else {}
+        self.corrupter = Corrupter(self.features, sweeps) if sweeps else None
         self.sha = git_sha()
         self.host = machine()
+
+    def _needs_device(self) -> bool:
+        """Whether any planned plugin takes a ``device`` (resolving ``auto`` imports torch)."""
+        variants = {v for c in self.plan.cells
+                    for v in (c.fusion, c.classifier, *(f for _, f in c.featurizers))}
+        return any("device" in self.catalog[v.kind].get(v.name).params for v in variants)
 
     def run(self) -> RunSummary:
         start = time.perf_counter()
@@ -170,7 +180,20 @@ class Runner:
         entry = self.catalog["dataset"].get(variant.name)
         dataset = instantiate(entry, variant, {})
         self.reporter.log(escape(f"loading dataset {variant.label}"))
-        return dataset.load()
+        data = dataset.load()
+        self._audit(variant, dataset, data)
+        return data
+
+    def _audit(self, variant: Variant, dataset: Any, data: MultimodalData) -> None:
+        """Caption leakage audit, once per dataset (stored in ``audit.json``)."""
+        from .audit import audit_dataset, load_audit, store_audit
+
+        stored = load_audit(self.store.root).get(variant.label, {})
+        if stored.get("fingerprint") == data.fingerprint:
+            return
+        report = audit_dataset(data, dataset)
+        if report is not None:
+            store_audit(self.store.root, variant.label, report)
 
     def _run_dataset(self, variant: Variant, cells: list[Cell]) -> None:
         data = self._load(variant)
@@ -180,6 +203,8 @@ class Runner:
             by_split[(cell.seed, cell.fold)].append(cell)
         for (seed, fold), group in by_split.items():
             train, test = make_split(data.y, dict(group[0].split), seed, fold)
+            if self.suite.imbalance is not None:
+                train = imbalance_train(train, data.y, self.suite.imbalance.ratio, seed)
             self.executor.run(self._tasks(group, data, train, test, n_classes),
                               lambda task, out: self._record(task, out, data))
 
@@ -206,6 +231,11 @@ class Runner:
                             n_classes, self.device, split_key=split_key, feature_keys={
                                 m: short_hash([split_key, m, f.as_dict()])
                                 for m, f in cell.featurizers})
+            if error is None and self.corrupter is not None:
+                try:
+                    task.robust = self.corrupter.views(cell, data, train, test, views_te)
+                except MmbenchError as exc:
+                    error = exc
             if error is not None:
                 self._record(task, error, data)
                 continue
@@ -227,7 +257,12 @@ class Runner:
                 raise CellFailed(f"cell {describe(cell)} failed: {message}") from outcome
             return
         record.update(status="ok", metrics=outcome.metrics, timings=outcome.timings,
-                      dims=outcome.dims)
+                      dims=outcome.dims, memory=outcome.memory)
+        if outcome.robustness:
+            record["robustness"] = outcome.robustness
+        if self.suite.imbalance is not None:
+            record["train_class_counts"] = np.bincount(task.y_train,
+                                                       minlength=task.n_classes).tolist()
         self.store.write(record, y_true=task.y_test, y_pred=outcome.y_pred,
                          proba=outcome.proba, test_index=task.test_index)
         self.summary.ran += 1
