@@ -132,6 +132,7 @@ class Runner:
         self.corrupter = Corrupter(self.features, sweeps) if sweeps else None
         self.sha = git_sha()
         self.host = machine()
+        self._data: dict[Variant, MultimodalData] = {}
 
     def _needs_device(self) -> bool:
         """Whether any planned plugin takes a ``device`` (resolving ``auto`` imports torch)."""
@@ -151,9 +152,8 @@ class Runner:
         with Reporter(self.console, self.live) as reporter:
             self.reporter = reporter
             self.cells_task = reporter.add_task("cells", len(pending))
-            try:
-                for dataset, cells in by_dataset.items():
-                    self._run_dataset(dataset, cells)
+            try:  # one stream of tasks for the whole run: executors overlap splits
+                self.executor.run(self._all_tasks(by_dataset), self._on_done)
             finally:  # remote executors hold a client/cluster across splits
                 close = getattr(self.executor, "close", None)
                 if close is not None:
@@ -195,18 +195,22 @@ class Runner:
         if report is not None:
             store_audit(self.store.root, variant.label, report)
 
-    def _run_dataset(self, variant: Variant, cells: list[Cell]) -> None:
-        data = self._load(variant)
-        n_classes = len(data.class_names)
-        by_split: dict[tuple[int, int], list[Cell]] = defaultdict(list)
-        for cell in cells:
-            by_split[(cell.seed, cell.fold)].append(cell)
-        for (seed, fold), group in by_split.items():
-            train, test = make_split(data.y, dict(group[0].split), seed, fold)
-            if self.suite.imbalance is not None:
-                train = imbalance_train(train, data.y, self.suite.imbalance.ratio, seed)
-            self.executor.run(self._tasks(group, data, train, test, n_classes),
-                              lambda task, out: self._record(task, out, data))
+    def _all_tasks(self, by_dataset: dict[Variant, list[Cell]]) -> Iterable[CellTask]:
+        """Tasks of every dataset and split, loading data and featurizing as they are asked
+        for (so a parallel executor runs one split's cells while the next is prepared)."""
+        for variant, cells in by_dataset.items():
+            data = self._data[variant] = self._load(variant)
+            by_split: dict[tuple[int, int], list[Cell]] = defaultdict(list)
+            for cell in cells:
+                by_split[(cell.seed, cell.fold)].append(cell)
+            for (seed, fold), group in by_split.items():
+                train, test = make_split(data.y, dict(group[0].split), seed, fold)
+                if self.suite.imbalance is not None:
+                    train = imbalance_train(train, data.y, self.suite.imbalance.ratio, seed)
+                yield from self._tasks(group, data, train, test, len(data.class_names))
+
+    def _on_done(self, task: CellTask, outcome: CellOutcome | BaseException) -> None:
+        self._record(task, outcome, self._data[task.cell.dataset])
 
     def _tasks(self, cells: list[Cell], data: MultimodalData, train: np.ndarray,
                test: np.ndarray, n_classes: int) -> Iterable[CellTask]:
