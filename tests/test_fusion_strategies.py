@@ -8,6 +8,7 @@ import mmbench_fusion as fusion
 import numpy as np
 import pytest
 from sklearn.cross_decomposition import CCA
+from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
@@ -154,6 +155,14 @@ def test_cca_is_fitted_on_the_training_split_only() -> None:
     # predicting never refits: a test row's representation does not depend on other test rows
     np.testing.assert_allclose(model.represent({m: v[:10] for m, v in te.items()}),
                                model.represent(te)[:10], atol=1e-10)
+    # the PCA that first reduces a wide modality is fitted on the training split too
+    views, y = views_with_signal(400, 3, (6, 30), seed=6)
+    tr, te = split(views, 250)
+    model = fusion.CCA(n_components=3, reduce=10).fit(tr, y[:250], logreg)
+    assert set(model.pca_) == {"text"}
+    ref_pca = PCA(10).fit(StandardScaler().fit_transform(tr["text"].astype(np.float64)))
+    np.testing.assert_allclose(np.abs(model.pca_["text"].components_),
+                               np.abs(ref_pca.components_), atol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

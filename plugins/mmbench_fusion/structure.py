@@ -20,15 +20,28 @@ class _Subspace(FusionBase):
     min_modalities = 2
     name = ""
 
-    def __init__(self, *, n_components: int | None = None, max_iter: int = 500) -> None:
+    def __init__(self, *, n_components: int | None = None, reduce: int | None = 128,
+                 max_iter: int = 500, random_state: int | None = None) -> None:
         self.n_components = check_positive_int("n_components", n_components, optional=True)
+        self.reduce = check_positive_int("reduce", reduce, optional=True)
+        if self.n_components and self.reduce and self.n_components > self.reduce:
+            raise ValueError(f"n_components={n_components} exceeds reduce={reduce}, the PCA "
+                             "dimension each modality is first reduced to")
         self.max_iter = check_positive_int("max_iter", max_iter)
+        self.random_state = random_state
         self.clf_: Any = None
 
     def check_dims(self, dims: Mapping[str, int | None]) -> list[str]:
         """Plan-time checks: exactly two modalities; ``n_components`` <= each dimension."""
         return dims_problems(self.name, "n_components", self.n_components, dims,
                              exactly_two=True)
+
+    def _prepare(self, views: Views) -> dict[str, np.ndarray]:
+        """Standardized views, PCA-reduced to ``reduce`` dimensions where larger."""
+        z = self.std_.transform(views)
+        for m, pca in self.pca_.items():
+            z[m] = pca.transform(z[m])
+        return z
 
     def _model(self, n: int) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -39,9 +52,17 @@ class _Subspace(FusionBase):
         self._set_classes(y)
         self.names_ = sorted(views)
         self.std_ = Standardizer().fit(views)
-        z = self.std_.transform(views)
         dims = {m: int(v.shape[1]) for m, v in views.items()}
         n = resolve_dim("n_components", self.n_components, dims, len(y), default=8)
+        self.pca_ = {}
+        if self.reduce is not None:
+            from sklearn.decomposition import PCA
+
+            z = self.std_.transform(views)
+            keep = min(self.reduce, len(y) - 1)
+            self.pca_ = {m: PCA(keep, random_state=self.random_state).fit(z[m])
+                         for m in self.names_ if dims[m] > keep}
+        z = self._prepare(views)
         self.model_ = self._model(n).fit(z[self.names_[0]], z[self.names_[1]])
         a, b = self.model_.transform(z[self.names_[0]], z[self.names_[1]])
         self.score_stats_ = [(s.mean(axis=0), np.where(s.std(axis=0) > 1e-8, s.std(axis=0), 1))
@@ -53,7 +74,7 @@ class _Subspace(FusionBase):
         """The shared representation: the mean of the two views' standardized latent scores
         (one view's scores alone where the other is missing; zeros where both are)."""
         x, w = (np.asarray(views[m]) for m in self.names_)
-        z = self.std_.transform(views)
+        z = self._prepare(views)
         a, b = self.model_.transform(z[self.names_[0]], z[self.names_[1]])
         a = (a - self.score_stats_[0][0]) / self.score_stats_[0][1]
         b = (b - self.score_stats_[1][0]) / self.score_stats_[1][1]
@@ -66,9 +87,10 @@ class _Subspace(FusionBase):
 
 
 class CCA(_Subspace):
-    """Canonical correlation analysis (scikit-learn) of two standardized modalities; the
-    classifier sees the mean of their standardized canonical variates. ``n_components``
-    defaults to min(8, smallest view dimension).
+    """Canonical correlation analysis (scikit-learn) of two standardized modalities, each first
+    reduced by PCA to ``reduce`` dimensions (default 128; null: none) when larger, which keeps
+    CCA fast and regularized; the classifier sees the mean of their standardized canonical
+    variates. ``n_components`` defaults to min(8, smallest view dimension).
 
     Missing modality: the present modality's canonical variates alone (the two are maximally
     correlated, so each estimates the shared part); both missing: the training mean (prior-like).
@@ -84,7 +106,8 @@ class CCA(_Subspace):
 
 class PLS(_Subspace):
     """Partial least squares, canonical mode (scikit-learn ``PLSCanonical``) of two
-    standardized modalities; the classifier sees the mean of their standardized latent scores.
+    standardized modalities (PCA-reduced to ``reduce`` dimensions first, as for ``cca``); the
+    classifier sees the mean of their standardized latent scores.
     ``n_components`` defaults to min(8, smallest view dimension).
 
     Missing modality: the present modality's scores alone; both missing: the training mean.
