@@ -12,9 +12,12 @@ from typing import Any
 import numpy as np
 
 from .featurize import instantiate
-from .metrics import compute_metrics
+from .cost import PeakRSS
+from .metrics import SCALAR_METRICS, compute_metrics
 from .plan import Cell
 from .protocols import Views
+from .robustness import RobustViews, curves
+from .stats import metric_intervals
 
 
 @dataclass
@@ -26,6 +29,8 @@ class CellOutcome:
     y_pred: np.ndarray
     proba: np.ndarray
     dims: dict[str, int] = field(default_factory=dict)
+    robustness: dict[str, Any] = field(default_factory=dict)
+    memory: dict[str, float] = field(default_factory=dict)
 
 
 def evaluate_cell(
@@ -37,8 +42,10 @@ def evaluate_cell(
     n_classes: int,
     catalog: Any,
     device: str = "cpu",
+    robust: RobustViews | None = None,
 ) -> CellOutcome:
-    """Fit the cell's fusion (with fresh classifiers from its factory) and score it."""
+    """Fit the cell's fusion (with fresh classifiers from its factory) and score it; then score
+    the same fitted fusion on each corrupted copy of the test views in ``robust``."""
     context = {"random_state": cell.seed, "device": device}
     clf_entry = catalog["classifier"].get(cell.classifier.name)
     fusion_entry = catalog["fusion"].get(cell.fusion.name)
@@ -48,7 +55,8 @@ def evaluate_cell(
 
     fusion = instantiate(fusion_entry, cell.fusion, context)
     t0 = time.perf_counter()
-    fusion.fit(train, y_train, make_classifier)
+    with PeakRSS() as peak:
+        fusion.fit(train, y_train, make_classifier)
     t1 = time.perf_counter()
     proba = np.asarray(fusion.predict_proba(test), dtype=np.float64)
     t2 = time.perf_counter()
@@ -58,10 +66,30 @@ def evaluate_cell(
             f"expected ({len(y_test)}, {n_classes})"
         )
     y_pred = proba.argmax(axis=1)
+    metrics = compute_metrics(y_test, y_pred, n_classes)
+    metrics["ci"] = metric_intervals(y_test, y_pred, n_classes)
     return CellOutcome(
-        metrics=compute_metrics(y_test, y_pred, n_classes),
+        metrics=metrics,
         timings={"fit_s": t1 - t0, "predict_s": t2 - t1},
         y_pred=y_pred,
         proba=proba.astype(np.float32),
         dims={m: int(v.shape[1]) for m, v in train.items()},
+        robustness=score_robust(fusion, robust or [], y_test, n_classes, metrics),
+        memory={"fit_peak_rss_mb": peak.delta_mb},
     )
+
+
+def score_robust(fusion: Any, robust: RobustViews, y_test: np.ndarray, n_classes: int,
+                 clean: dict[str, Any]) -> dict[str, Any]:
+    """Curves of the fitted ``fusion`` over corrupted test views (see :mod:`.robustness`); a
+    corruption whose prediction raises is recorded with its error, the cell still counts."""
+    scored: list[tuple[str, float, Any]] = []
+    for name, level, views in robust:
+        try:
+            p = np.asarray(fusion.predict_proba(views), dtype=np.float64)
+            if p.shape != (len(y_test), n_classes) or not np.isfinite(p).all():
+                raise ValueError(f"predict_proba returned shape {p.shape} or non-finite values")
+            scored.append((name, level, compute_metrics(y_test, p.argmax(axis=1), n_classes)))
+        except Exception as exc:  # recorded in the curve, never crashes the cell
+            scored.append((name, level, exc))
+    return curves(clean, scored, SCALAR_METRICS)

@@ -19,6 +19,9 @@ from . import __version__
 from .errors import SuiteError, UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
+COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
+                "gain_ci, p, n, fit_s, predict_s, mem, dims, robustness, cost (= fit_s,predict_s,"
+                "mem,dims); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
@@ -38,9 +41,12 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .leaderboard import print_leaderboard
+    from .leaderboard import parse_columns
     from .runner import run_suite
 
-    summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast)
+    parse_columns(args.columns)  # an unknown column fails before the run, not after
+    summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast,
+                        **executor_choice(args))
     console.print(
         f"{summary.planned} cells planned, {summary.skipped} already recorded, "
         f"{summary.ran} run, {len(summary.failed)} failed; "
@@ -48,8 +54,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         highlight=False,
     )
     if summary.ran or summary.skipped:
-        print_leaderboard(summary.results_dir, console)
+        print_leaderboard(summary.results_dir, console, columns=args.columns)
     console.print(f"results: {summary.results_dir}", highlight=False)
+    _run_report(args, summary.results_dir, console)
     for cell, message in summary.failed:
         from .runner import describe
 
@@ -57,10 +64,78 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 
+def executor_choice(args: argparse.Namespace) -> dict[str, object]:
+    """``run_suite`` keywords from ``--executor``/``--address``/``--n-jobs`` (they override the
+    suite's ``[executor]`` table; ``--address`` alone means ``--executor dask``)."""
+    name = getattr(args, "executor", None)
+    options = {"address": getattr(args, "address", None), "n_jobs": getattr(args, "n_jobs", None)}
+    if name is None and options["address"]:
+        name = "dask"
+    return {"executor": name, "executor_options": {k: v for k, v in options.items() if v}}
+
+
 def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
     from .leaderboard import print_leaderboard
 
-    print_leaderboard(Path(args.results), console, args.metric)
+    print_leaderboard(Path(args.results), console, args.metric, columns=args.columns)
+    return EXIT_OK
+
+
+def _run_report(args: argparse.Namespace, results_dir: Path, console: Console) -> None:
+    """After a run: write the report (``--report [PATH]``) or say how to make one."""
+    if getattr(args, "report", None) is None:
+        console.print(f"report: mmbench report {results_dir} -o report.html", highlight=False)
+        return
+    if not any((results_dir / "cells").glob("*.json")):
+        return
+    from .report import write_report
+
+    path = write_report(results_dir, args.report or None)
+    console.print(f"report: {path}", highlight=False)
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from .report import write_report
+
+    path = write_report(Path(args.results), args.output, args.metric)
+    console.print(f"report: {path}", highlight=False)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from .export import export
+
+    path, text = export(Path(args.results), args.format, args.output, args.metric)
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        console.print(f"{args.format}: {path}", highlight=False)
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from .compare import compare_runs
+
+    df, metric = compare_runs(args.results_a, args.results_b, args.metric, args.alpha)
+    if df.empty:
+        console.print("no configuration (dataset, featurizers, fusion, classifier) is present "
+                      "in both runs", highlight=False)
+        return EXIT_OK
+    table = Table(title=f"{args.results_b} − {args.results_a}: {metric}", header_style="bold")
+    for col in ("dataset", "featurizers", "fusion", "classifier", "A", "B", "B − A",
+                "p (Holm)", "test"):
+        table.add_column(col, justify="right" if col in {"A", "B", "B − A", "p (Holm)"} else
+                         "left")
+    for _, r in df.iterrows():
+        mark = "*" if r["significant"] else ""
+        style = ("green" if r["diff"] > 0 else "red") if r["significant"] else ""
+        table.add_row(escape(r["dataset"]), escape(r["featurizers"]), escape(r["fusion"]),
+                      escape(r["classifier"]), f"{r[f'{metric}_a']:.4f}",
+                      f"{r[f'{metric}_b']:.4f}", f"{r['diff']:+.4f}{mark}",
+                      f"{r['p_holm']:.3g}", r["test"], style=style)
+    console.print(table)
+    console.print(f"{int(df['significant'].sum())} of {len(df)} differences significant "
+                  f"(Holm-corrected p < {args.alpha})", highlight=False)
     return EXIT_OK
 
 
@@ -95,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("suite", help="path to a suite TOML file")
     p.add_argument("--rerun", action="store_true", help="run every cell, even recorded ones")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failed cell")
+    p.add_argument("--executor", help="executor plugin that runs the cells: local (default), "
+                   "dask; overrides the suite's [executor] table")
+    p.add_argument("--address", help="Dask scheduler address, e.g. tcp://host:8786 "
+                   "(implies --executor dask)")
+    p.add_argument("--n-jobs", type=int, help="local executor: worker processes")
+    p.add_argument("--report", nargs="?", const="", metavar="PATH",
+                   help="write the HTML report at the end (default results/<suite>/report.html)")
+    p.add_argument("--columns", help=COLUMNS_HELP)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a suite and count its cells; runs nothing")
@@ -104,7 +187,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("leaderboard", help="print the leaderboard of stored results")
     p.add_argument("results", help="results/<suite> folder")
     p.add_argument("--metric", choices=["accuracy", "macro_recall", "macro_f1"])
+    p.add_argument("--columns", help=COLUMNS_HELP)
     p.set_defaults(func=cmd_leaderboard)
+
+    metrics = ["accuracy", "macro_recall", "macro_f1"]
+    p = sub.add_parser("report", help="write a self-contained HTML report of stored results")
+    p.add_argument("results", help="results/<suite> folder")
+    p.add_argument("-o", "--output", help="HTML file (default results/<suite>/report.html)")
+    p.add_argument("--metric", choices=metrics, help="headline metric (default: the suite's)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="export the leaderboard: csv, parquet, markdown, latex")
+    p.add_argument("results", help="results/<suite> folder")
+    p.add_argument("--format", required=True, choices=["csv", "parquet", "markdown", "latex"])
+    p.add_argument("-o", "--output", help="file to write (default: stdout; parquet: "
+                   "results/<suite>/leaderboard.parquet)")
+    p.add_argument("--metric", choices=metrics)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("compare", help="compare two runs' shared configurations, with tests")
+    p.add_argument("results_a", help="results folder of run A")
+    p.add_argument("results_b", help="results folder of run B")
+    p.add_argument("--metric", choices=metrics)
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (Holm)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("plugins", help="list registered plugins and broken ones")
     p.set_defaults(func=cmd_plugins)
@@ -117,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not console.is_terminal:  # CI logs: wide tables rather than wrapped cells
         console = Console(width=200)
     err = Console(stderr=True)
+    if not err.is_terminal:  # one line per message in logs, not wrapped at 80 columns
+        err = Console(stderr=True, width=1000)
     func: Callable[[argparse.Namespace, Console], int] = args.func
     try:
         return func(args, console)

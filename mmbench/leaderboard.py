@@ -8,10 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .metrics import SCALAR_METRICS
 from .protocols import LEVELS
+from .gain_stats import extra_columns, summarize_with_stats
 from .results import ResultStore
 
 ROW_KEYS = ["dataset", "featurizers", "fusion", "level", "classifier"]
@@ -37,6 +39,7 @@ def cells_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             **{f"feat:{m}": lab for m, lab in feats.items()},
             **{m: r["metrics"][m] for m in SCALAR_METRICS},
             **{k: v for k, v in r.get("timings", {}).items()},
+            **extra_columns(r),
         }
         rows.append(row)
     return pd.DataFrame(rows)
@@ -100,7 +103,7 @@ def load_summary(results_dir: Path, metric: str | None = None) -> tuple[pd.DataF
         raise UserError(f"no result records in {results_dir / 'cells'}; run the suite first")
     manifest = store.manifest()
     metric = metric or _headline(manifest) or "accuracy"
-    return summarize(cells_frame(records), metric), metric
+    return summarize_with_stats(cells_frame(records), store, metric), metric
 
 
 def _headline(manifest: dict[str, Any]) -> str | None:
@@ -116,29 +119,97 @@ def _pm(mean: float, std: float, n: int) -> str:
     return f"{mean:.4f} ± {std:.4f}" if n > 1 else f"{mean:.4f}"
 
 
-def render(summary: pd.DataFrame, metric: str, title: str = "leaderboard") -> Table:
-    """A rich table of the summary, best first, rows styled by fusion level."""
+#: Columns ``--columns`` can choose (``cost`` = fit_s,predict_s,mem,dims; ``robustness`` = one
+#: column per corruption with the headline metric's relative robustness).
+COLUMNS = ("accuracy", "macro_recall", "macro_f1", "ci", "gain", "gain_ci", "p", "n",
+           "fit_s", "predict_s", "mem", "dims", "robustness")
+DEFAULT_COLUMNS = ("accuracy", "macro_recall", "macro_f1", "ci", "gain", "gain_ci", "p", "n",
+                   "robustness")
+ALIASES = {"cost": ("fit_s", "predict_s", "mem", "dims")}
+HEADERS = {"accuracy": "accuracy", "macro_recall": "macro recall", "macro_f1": "macro F1",
+           "p": "p (Holm)", "n": "n", "fit_s": "fit s", "predict_s": "predict s",
+           "mem": "fit MiB", "dims": "dims"}
+
+
+def parse_columns(spec: str | None) -> tuple[str, ...]:
+    """``"accuracy,gain,cost"`` -> column keys; raises UserError naming unknown ones."""
+    if not spec:
+        return DEFAULT_COLUMNS
+    out: list[str] = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        if part not in COLUMNS and part not in ALIASES:
+            from .errors import UserError
+
+            raise UserError(f"unknown leaderboard column {part!r}; choose from "
+                            f"{', '.join((*COLUMNS, *ALIASES))}")
+        out.extend(ALIASES.get(part, (part,)))
+    return tuple(dict.fromkeys(out))
+
+
+def _num(value: Any, fmt: str = "{:.4f}") -> str:
+    return "" if value is None or pd.isna(value) else fmt.format(value)
+
+
+def _cell_text(key: str, row: pd.Series, metric: str) -> str:
+    n = int(row["n"])
+    if key in SCALAR_METRICS:
+        return _pm(row[key], row[f"{key}_std"], n)
+    if key == "ci":
+        lo, hi = row.get(f"{metric}_ci_low"), row.get(f"{metric}_ci_high")
+        return "" if lo is None or pd.isna(lo) else f"[{lo:.3f}, {hi:.3f}]"
+    if key == "gain":
+        gain = row.get("gain")
+        if gain is None or pd.isna(gain):
+            return ""
+        mark = "*" if bool(row.get("significant", False)) else ""
+        return f"[{'green' if gain > 0 else 'red'}]{gain:+.4f}{mark}[/]"
+    if key == "gain_ci":
+        lo, hi = row.get("gain_ci_low"), row.get("gain_ci_high")
+        return "" if lo is None or pd.isna(lo) else f"[{lo:+.3f}, {hi:+.3f}]"
+    if key == "p":
+        return _num(row.get("p_holm"), "{:.3g}")
+    if key == "n":
+        return str(n)
+    if key in ("fit_s", "predict_s"):
+        return _num(row.get(key), "{:.3f}")
+    if key == "mem":
+        return _num(row.get("fit_peak_rss_mb"), "{:.1f}")
+    if key == "dims":
+        return str(row.get("dims") or "")
+    return _num(row.get(key), "{:.3f}")  # rob:<corruption>
+
+
+def render(summary: pd.DataFrame, metric: str, title: str = "leaderboard",
+           columns: tuple[str, ...] | None = None) -> Table:
+    """A rich table of the summary, best first, rows styled by fusion level. ``columns`` picks
+    the value columns (see :data:`COLUMNS`); a ``*`` marks a significant gain."""
     table = Table(title=title, header_style="bold")
     show_dataset = summary["dataset"].nunique() > 1 if not summary.empty else False
     modalities = sorted({m for f in summary.get("featurizers", []) for m in _feats(f)})
+    keys: list[str] = []
+    for key in columns or DEFAULT_COLUMNS:
+        if key == "robustness":
+            keys += sorted(c for c in summary.columns if c.startswith("rob:") and c.count(":") == 1)
+        elif key in ("gain", "gain_ci", "p") and not (summary["level"] != "unimodal").any():
+            continue
+        else:
+            keys.append(key)
     table.add_column("#", justify="right")
     if show_dataset:
         table.add_column("dataset")
     for col in (*modalities, "fusion", "level", "classifier"):
         table.add_column(col)
-    for col in ("accuracy", "macro recall", "macro F1", f"gain ({metric})", "n"):
-        table.add_column(col, justify="right")
+    for key in keys:
+        header = {"ci": f"95% CI ({metric})", "gain": f"gain ({metric})",
+                  "gain_ci": "gain 95% CI"}.get(key) or HEADERS.get(key) or (
+            f"robust {key[4:]}" if key.startswith("rob:") else key)
+        table.add_column(header, justify="right")
     for i, row in summary.iterrows():
-        n = int(row["n"])
-        gain = row.get("gain")
-        gain_s = "" if gain is None or pd.isna(gain) else f"{gain:+.4f}"
-        style = ("green" if gain > 0 else "red") if gain_s else ""
         feats = _feats(row["featurizers"])
         cells = [str(i + 1)] + ([row["dataset"]] if show_dataset else [])
         cells += [feats.get(m, "") for m in modalities]
         cells += [row["fusion"], row["level"], row["classifier"]]
-        cells += [_pm(row[m], row[f"{m}_std"], n) for m in SCALAR_METRICS]
-        cells += [f"[{style}]{gain_s}[/]" if style else gain_s, str(n)]
+        cells += [_cell_text(k, row, metric) for k in keys]
         table.add_row(*cells, style=LEVEL_STYLE.get(row["level"], ""))
     return table
 
@@ -148,6 +219,36 @@ def _feats(featurizers: str) -> dict[str, str]:
     return dict(part.split(":", 1) for part in featurizers.split(" + ") if ":" in part)
 
 
-def print_leaderboard(results_dir: Path, console: Console, metric: str | None = None) -> None:
+def print_leaderboard(results_dir: Path, console: Console, metric: str | None = None,
+                      columns: str | None = None) -> None:
+    from .audit import audit_lines, load_audit
+
     summary, metric = load_summary(results_dir, metric)
-    console.print(render(summary, metric, title=f"{results_dir.name} — sorted by {metric}"))
+    console.print(render(summary, metric, title=f"{results_dir.name} — sorted by {metric}",
+                         columns=parse_columns(columns)))
+    if "significant" in summary and (summary["level"] != "unimodal").any():
+        console.print(f"ci: mean over seeds of per-cell 95% bootstrap intervals; * = fusion vs "
+                      f"best single modality significant (McNemar exact, seeds pooled, "
+                      f"Holm over {int(summary['p_value'].notna().sum())} rows, p < 0.05)",
+                      highlight=False)
+    for level, line in audit_lines(load_audit(results_dir)):
+        style = {"leak": "bold red", "partial": "yellow"}.get(level, "dim")
+        prefix = {"leak": "WARNING caption leakage: ", "partial": "note: "}.get(level, "audit: ")
+        console.print(f"[{style}]{escape(prefix + line)}[/]", highlight=False)
+    for note in suite_notes(ResultStore(results_dir).manifest(), metric):
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+
+
+def suite_notes(manifest: dict[str, Any], metric: str) -> list[str]:
+    """Warnings about the suite's choices (accuracy headline with an imbalanced training set)."""
+    import tomllib
+
+    try:
+        raw = tomllib.loads(manifest.get("suite_text", ""))
+    except tomllib.TOMLDecodeError:
+        return []
+    if raw.get("imbalance") and metric == "accuracy":
+        return ["the training split is subsampled to imbalance "
+                f"{raw['imbalance']} but the headline is accuracy; macro_recall is the natural "
+                "headline (set headline = \"macro_recall\" in the suite)"]
+    return []

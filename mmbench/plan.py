@@ -81,6 +81,8 @@ class Cell:
     fusion: Variant
     level: str
     classifier: Variant
+    #: Suite-wide options that change a cell's result (imbalance, robustness), frozen.
+    options: tuple[tuple[str, Any], ...] = ()
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -99,6 +101,7 @@ class Cell:
             "featurizers": {m: f.as_dict() for m, f in self.featurizers},
             "fusion": self.fusion.as_dict(),
             "classifier": self.classifier.as_dict(),
+            **({"options": {k: _thaw(v) for k, v in self.options}} if self.options else {}),
         }
 
 
@@ -169,6 +172,7 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
     ]
 
     cells: list[Cell] = []
+    options = cell_options(suite)
     for dvariant, dataset, dspec in datasets:
         available = tuple(dataset.modalities)
         by_modality: dict[str, list[Variant]] = {}
@@ -219,9 +223,20 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
                 for clf, seed, fold in itertools.product(classifiers, suite.seeds, folds):
                     cells.append(
                         Cell(dvariant, split, seed, fold, tuple(zip(wanted, combo)),
-                             strategy, level, clf)
+                             strategy, level, clf, options)
                     )
     if problems:
         raise SuiteError(str(loaded.path), list(dict.fromkeys(problems)))
     unique = list({c.cell_id: c for c in cells}.values())
     return Plan(loaded, unique)
+
+
+def cell_options(suite: Any) -> tuple[tuple[str, Any], ...]:
+    """The suite options that are part of every cell's identity (empty when none are set, so
+    suites without them keep their cell ids)."""
+    opts: dict[str, Any] = {}
+    if getattr(suite, "imbalance", None) is not None:
+        opts["imbalance"] = suite.imbalance.model_dump()
+    if getattr(suite, "robustness", None) is not None and suite.robustness.sweeps():
+        opts["robustness"] = suite.robustness.sweeps()
+    return tuple(sorted((k, _freeze(v)) for k, v in opts.items()))

@@ -16,16 +16,17 @@ from rich.console import Console
 from .cache import FeatureCache
 from .cell import CellOutcome, evaluate_cell
 from .errors import MmbenchError
-from .featurize import FeatureProvider, instantiate
+from .featurize import FeatureProvider, index_digest, instantiate
 from .paths import cache_dir
-from .plan import Cell, Plan, Variant, plan_suite
+from .plan import Cell, Plan, Variant, plan_suite, short_hash
 from .plugins import Catalog, get_catalog
 from rich.markup import escape
 
 from .progress import Reporter
 from .protocols import MultimodalData
 from .results import ResultStore, git_sha, machine, now
-from .splits import make_split
+from .robustness import Corrupter
+from .splits import imbalance_train, make_split
 from .suite import load_suite
 
 
@@ -45,6 +46,12 @@ class CellTask:
     test_index: np.ndarray
     n_classes: int
     device: str = "cpu"
+    #: modality -> key naming the (train, test) feature matrices of this split; cells sharing
+    #: a featurization share the key, so remote executors send each matrix once.
+    feature_keys: dict[str, str] = field(default_factory=dict)
+    #: names this split's (y_train, y_test), shared by every cell of the split
+    split_key: str = ""
+    robust: list[Any] = field(default_factory=list)
 
 
 OnDone = Callable[[CellTask, "CellOutcome | BaseException"], None]
@@ -69,7 +76,7 @@ class SerialExecutor:
 def run_task(task: CellTask, catalog: Catalog | None = None) -> CellOutcome:
     """Evaluate one task (the function executors ship to workers)."""
     return evaluate_cell(task.cell, task.train, task.y_train, task.test, task.y_test,
-                         task.n_classes, catalog or get_catalog(), task.device)
+                         task.n_classes, catalog or get_catalog(), task.device, task.robust)
 
 
 @dataclass
@@ -117,12 +124,20 @@ class Runner:
         self.live = live
         self.store = ResultStore(Path(self.suite.results_dir) / self.suite.name)
         root = Path(self.suite.cache_dir) if self.suite.cache_dir else cache_dir()
-        self.device = resolve_device(self.suite.device)
+        self.device = resolve_device(self.suite.device) if self._needs_device() else "cpu"
         self.features = FeatureProvider(FeatureCache(root / "features"), catalog,
                                         {"device": self.device})
         self.summary = RunSummary(self.store.root, planned=len(plan.cells))
+        sweeps = self.suite.robustness.sweeps() if self.suite.robustness else {}
+        self.corrupter = Corrupter(self.features, sweeps) if sweeps else None
         self.sha = git_sha()
         self.host = machine()
+
+    def _needs_device(self) -> bool:
+        """Whether any planned plugin takes a ``device`` (resolving ``auto`` imports torch)."""
+        variants = {v for c in self.plan.cells
+                    for v in (c.fusion, c.classifier, *(f for _, f in c.featurizers))}
+        return any("device" in self.catalog[v.kind].get(v.name).params for v in variants)
 
     def run(self) -> RunSummary:
         start = time.perf_counter()
@@ -136,8 +151,13 @@ class Runner:
         with Reporter(self.console, self.live) as reporter:
             self.reporter = reporter
             self.cells_task = reporter.add_task("cells", len(pending))
-            for dataset, cells in by_dataset.items():
-                self._run_dataset(dataset, cells)
+            try:
+                for dataset, cells in by_dataset.items():
+                    self._run_dataset(dataset, cells)
+            finally:  # remote executors hold a client/cluster across splits
+                close = getattr(self.executor, "close", None)
+                if close is not None:
+                    close()
         self.summary.features_computed = self.features.computed
         self.summary.seconds = time.perf_counter() - start
         return self.summary
@@ -160,7 +180,20 @@ class Runner:
         entry = self.catalog["dataset"].get(variant.name)
         dataset = instantiate(entry, variant, {})
         self.reporter.log(escape(f"loading dataset {variant.label}"))
-        return dataset.load()
+        data = dataset.load()
+        self._audit(variant, dataset, data)
+        return data
+
+    def _audit(self, variant: Variant, dataset: Any, data: MultimodalData) -> None:
+        """Caption leakage audit, once per dataset (stored in ``audit.json``)."""
+        from .audit import audit_dataset, load_audit, store_audit
+
+        stored = load_audit(self.store.root).get(variant.label, {})
+        if stored.get("fingerprint") == data.fingerprint:
+            return
+        report = audit_dataset(data, dataset)
+        if report is not None:
+            store_audit(self.store.root, variant.label, report)
 
     def _run_dataset(self, variant: Variant, cells: list[Cell]) -> None:
         data = self._load(variant)
@@ -170,12 +203,15 @@ class Runner:
             by_split[(cell.seed, cell.fold)].append(cell)
         for (seed, fold), group in by_split.items():
             train, test = make_split(data.y, dict(group[0].split), seed, fold)
+            if self.suite.imbalance is not None:
+                train = imbalance_train(train, data.y, self.suite.imbalance.ratio, seed)
             self.executor.run(self._tasks(group, data, train, test, n_classes),
                               lambda task, out: self._record(task, out, data))
 
     def _tasks(self, cells: list[Cell], data: MultimodalData, train: np.ndarray,
                test: np.ndarray, n_classes: int) -> Iterable[CellTask]:
         failures: dict[Variant, BaseException] = {}
+        split_key = short_hash([data.fingerprint, index_digest(train, test)])
         for cell in cells:
             views_tr: dict[str, np.ndarray] = {}
             views_te: dict[str, np.ndarray] = {}
@@ -192,7 +228,14 @@ class Runner:
                 error = failures[fvariant]
                 break
             task = CellTask(cell, views_tr, data.y[train], views_te, data.y[test], test,
-                            n_classes, self.device)
+                            n_classes, self.device, split_key=split_key, feature_keys={
+                                m: short_hash([split_key, m, f.as_dict()])
+                                for m, f in cell.featurizers})
+            if error is None and self.corrupter is not None:
+                try:
+                    task.robust = self.corrupter.views(cell, data, train, test, views_te)
+                except MmbenchError as exc:
+                    error = exc
             if error is not None:
                 self._record(task, error, data)
                 continue
@@ -214,7 +257,12 @@ class Runner:
                 raise CellFailed(f"cell {describe(cell)} failed: {message}") from outcome
             return
         record.update(status="ok", metrics=outcome.metrics, timings=outcome.timings,
-                      dims=outcome.dims)
+                      dims=outcome.dims, memory=outcome.memory)
+        if outcome.robustness:
+            record["robustness"] = outcome.robustness
+        if self.suite.imbalance is not None:
+            record["train_class_counts"] = np.bincount(task.y_train,
+                                                       minlength=task.n_classes).tolist()
         self.store.write(record, y_true=task.y_test, y_pred=outcome.y_pred,
                          proba=outcome.proba, test_index=task.test_index)
         self.summary.ran += 1
@@ -255,7 +303,23 @@ class Runner:
 
 def run_suite(path: str | Path, console: Console | None = None, *,
               catalog: Catalog | None = None, **options: Any) -> RunSummary:
-    """Validate and run the suite at ``path`` (see :class:`Runner` for options)."""
+    """Validate and run the suite at ``path`` (see :class:`Runner` for options).
+
+    ``executor`` may be an executor instance, or an executor plugin's name (else the suite's
+    ``[executor]`` table, else ``local``) with ``executor_options`` overriding the suite's."""
     catalog = catalog or get_catalog()
     plan = plan_suite(load_suite(path), catalog)
-    return Runner(plan, catalog, console or Console(), **options).run()
+    executor = options.pop("executor", None)
+    executor_options = options.pop("executor_options", None)
+    if executor is None or isinstance(executor, str):
+        from .executors import DEFAULT_EXECUTOR, make_executor, require_installed
+
+        named = executor or (plan.suite.executor.name if plan.suite.executor else None)
+        if named is None and DEFAULT_EXECUTOR not in catalog["executor"]:
+            executor = SerialExecutor(catalog)  # executor plugins disabled: run in-process
+        else:
+            executor = make_executor(catalog, plan.suite.executor, executor, executor_options)
+        if getattr(executor, "remote", False):
+            require_installed(plan.cells, catalog,
+                              getattr(executor, "name", type(executor).__name__))
+    return Runner(plan, catalog, console or Console(), executor=executor, **options).run()

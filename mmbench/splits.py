@@ -24,3 +24,22 @@ def make_split(
         index, test_size=split["test_size"], stratify=y, random_state=seed
     )
     return np.sort(train), np.sort(test)
+
+
+def imbalance_train(train: np.ndarray, y: np.ndarray, ratio: float, seed: int) -> np.ndarray:
+    """Subsample ``train`` (indices into ``y``) so class ``k`` of ``K`` keeps
+    ``n_max * ratio ** (-k / (K - 1))`` samples (at least 1): sizes decay geometrically from the
+    largest class size for class 0 to ``n_max / ratio`` for the last class. Seeded by ``seed``;
+    the test split is left as it is."""
+    train = np.asarray(train)
+    classes = np.unique(y[train])
+    if len(classes) < 2:
+        return train
+    n_max = max(int(np.sum(y[train] == c)) for c in classes)
+    rng = np.random.default_rng([seed, 7919])
+    keep = []
+    for k, c in enumerate(classes):
+        members = train[y[train] == c]
+        target = max(1, int(round(n_max * ratio ** (-k / (len(classes) - 1)))))
+        keep.append(rng.choice(members, size=min(target, len(members)), replace=False))
+    return np.sort(np.concatenate(keep))

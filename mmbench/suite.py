@@ -50,6 +50,62 @@ class DatasetSpec(PluginSpec):
     split: SplitSpec = Field(default_factory=SplitSpec)
 
 
+class ExecutorSpec(BaseModel):
+    """Which executor runs the cells (``local`` by default) and its options, e.g.
+    ``executor = { name = "dask", address = "tcp://host:8786", retries = 2 }``; the options are
+    checked against the executor's ``__init__`` when the run starts."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str = "local"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ImbalanceSpec(_Strict):
+    """Subsample each training split so class sizes decay geometrically from the largest class
+    (class 0 keeps its size) to ``largest / ratio`` (the last class); seeded by the cell's seed."""
+
+    ratio: float = Field(gt=1)
+
+
+Levels = list[float]
+
+
+class RobustnessSpec(_Strict):
+    """Test-time corruptions, each with its severity levels (0 = clean). Shares are in [0, 1];
+    ``image_noise`` is a Gaussian noise std in pixel units (0-255); ``image_blur`` a Gaussian
+    blur sigma in pixels."""
+
+    text_missing: Levels = Field(default_factory=list)
+    image_missing: Levels = Field(default_factory=list)
+    text_dropout: Levels = Field(default_factory=list)
+    text_swap: Levels = Field(default_factory=list)
+    image_noise: Levels = Field(default_factory=list)
+    image_blur: Levels = Field(default_factory=list)
+
+    @field_validator("text_missing", "image_missing", "text_dropout", "text_swap")
+    @classmethod
+    def _shares(cls, levels: Levels) -> Levels:
+        bad = [v for v in levels if not 0.0 <= v <= 1.0]
+        if bad:
+            raise ValueError(f"levels are shares of samples or words, in [0, 1]; got {bad}")
+        return sorted(set(levels))
+
+    @field_validator("image_noise", "image_blur")
+    @classmethod
+    def _non_negative(cls, levels: Levels) -> Levels:
+        if any(v < 0 for v in levels):
+            raise ValueError(f"levels must be >= 0; got {levels}")
+        return sorted(set(levels))
+
+    def sweeps(self) -> dict[str, Levels]:
+        """Corruption name -> levels, for the corruptions the suite asks for."""
+        return {k: v for k, v in self.model_dump().items() if v}
+
+
 class Suite(_Strict):
     """A benchmark: datasets x one featurizer per modality x fusion x classifier x seed."""
 
@@ -64,6 +120,9 @@ class Suite(_Strict):
     featurizers: list[PluginSpec] = Field(min_length=1)
     fusions: list[FusionSpec] = Field(default_factory=list)
     classifiers: list[PluginSpec] = Field(min_length=1)
+    executor: ExecutorSpec | None = None
+    imbalance: ImbalanceSpec | None = None
+    robustness: RobustnessSpec | None = None
 
     @field_validator("seeds")
     @classmethod

@@ -23,9 +23,8 @@ class _Wrapped(ClassifierMixin, BaseEstimator):
 
     def _check(self) -> None:
         est = self._make()
-        validate = getattr(est, "_validate_params", None)
-        if validate is not None:
-            validate()
+        if hasattr(est, "_parameter_constraints"):  # scikit-learn's own parameter rules
+            est._validate_params()
         if not isinstance(self.standardize, bool):
             raise ValueError(f"standardize must be true or false, got {self.standardize!r}")
 
