@@ -45,7 +45,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .runner import run_suite
 
     parse_columns(args.columns)  # an unknown column fails before the run, not after
-    summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast)
+    summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast,
+                        **executor_choice(args))
     console.print(
         f"{summary.planned} cells planned, {summary.skipped} already recorded, "
         f"{summary.ran} run, {len(summary.failed)} failed; "
@@ -61,6 +62,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
         console.print(f"[red]failed:[/] {escape(describe(cell))}: {escape(message)}")
     return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def executor_choice(args: argparse.Namespace) -> dict[str, object]:
+    """``run_suite`` keywords from ``--executor``/``--address``/``--n-jobs`` (they override the
+    suite's ``[executor]`` table; ``--address`` alone means ``--executor dask``)."""
+    name = getattr(args, "executor", None)
+    options = {"address": getattr(args, "address", None), "n_jobs": getattr(args, "n_jobs", None)}
+    if name is None and options["address"]:
+        name = "dask"
+    return {"executor": name, "executor_options": {k: v for k, v in options.items() if v}}
 
 
 def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
@@ -159,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("suite", help="path to a suite TOML file")
     p.add_argument("--rerun", action="store_true", help="run every cell, even recorded ones")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failed cell")
+    p.add_argument("--executor", help="executor plugin that runs the cells: local (default), "
+                   "dask; overrides the suite's [executor] table")
+    p.add_argument("--address", help="Dask scheduler address, e.g. tcp://host:8786 "
+                   "(implies --executor dask)")
+    p.add_argument("--n-jobs", type=int, help="local executor: worker processes")
     p.add_argument("--report", nargs="?", const="", metavar="PATH",
                    help="write the HTML report at the end (default results/<suite>/report.html)")
     p.add_argument("--columns", help=COLUMNS_HELP)

@@ -16,9 +16,9 @@ from rich.console import Console
 from .cache import FeatureCache
 from .cell import CellOutcome, evaluate_cell
 from .errors import MmbenchError
-from .featurize import FeatureProvider, instantiate
+from .featurize import FeatureProvider, index_digest, instantiate
 from .paths import cache_dir
-from .plan import Cell, Plan, Variant, plan_suite
+from .plan import Cell, Plan, Variant, plan_suite, short_hash
 from .plugins import Catalog, get_catalog
 from rich.markup import escape
 
@@ -46,6 +46,11 @@ class CellTask:
     test_index: np.ndarray
     n_classes: int
     device: str = "cpu"
+    #: modality -> key naming the (train, test) feature matrices of this split; cells sharing
+    #: a featurization share the key, so remote executors send each matrix once.
+    feature_keys: dict[str, str] = field(default_factory=dict)
+    #: names this split's (y_train, y_test), shared by every cell of the split
+    split_key: str = ""
     robust: list[Any] = field(default_factory=list)
     class_names: tuple[str, ...] = ()
 
@@ -137,6 +142,7 @@ class Runner:
         self.corrupter = Corrupter(self.features, sweeps) if sweeps else None
         self.sha = git_sha()
         self.host = machine()
+        self._data: dict[Variant, MultimodalData] = {}
 
     def _needs_device(self) -> bool:
         """Whether any planned plugin takes a ``device`` (resolving ``auto`` imports torch)."""
@@ -156,8 +162,12 @@ class Runner:
         with Reporter(self.console, self.live) as reporter:
             self.reporter = reporter
             self.cells_task = reporter.add_task("cells", len(pending))
-            for dataset, cells in by_dataset.items():
-                self._run_dataset(dataset, cells)
+            try:  # one stream of tasks for the whole run: executors overlap splits
+                self.executor.run(self._all_tasks(by_dataset), self._on_done)
+            finally:  # remote executors hold a client/cluster across splits
+                close = getattr(self.executor, "close", None)
+                if close is not None:
+                    close()
         self.summary.features_computed = self.features.computed
         self.summary.seconds = time.perf_counter() - start
         return self.summary
@@ -195,22 +205,27 @@ class Runner:
         if report is not None:
             store_audit(self.store.root, variant.label, report)
 
-    def _run_dataset(self, variant: Variant, cells: list[Cell]) -> None:
-        data = self._load(variant)
-        n_classes = len(data.class_names)
-        by_split: dict[tuple[int, int], list[Cell]] = defaultdict(list)
-        for cell in cells:
-            by_split[(cell.seed, cell.fold)].append(cell)
-        for (seed, fold), group in by_split.items():
-            train, test = make_split(data.y, dict(group[0].split), seed, fold)
-            if self.suite.imbalance is not None:
-                train = imbalance_train(train, data.y, self.suite.imbalance.ratio, seed)
-            self.executor.run(self._tasks(group, data, train, test, n_classes),
-                              lambda task, out: self._record(task, out, data))
+    def _all_tasks(self, by_dataset: dict[Variant, list[Cell]]) -> Iterable[CellTask]:
+        """Tasks of every dataset and split, loading data and featurizing as they are asked
+        for (so a parallel executor runs one split's cells while the next is prepared)."""
+        for variant, cells in by_dataset.items():
+            data = self._data[variant] = self._load(variant)
+            by_split: dict[tuple[int, int], list[Cell]] = defaultdict(list)
+            for cell in cells:
+                by_split[(cell.seed, cell.fold)].append(cell)
+            for (seed, fold), group in by_split.items():
+                train, test = make_split(data.y, dict(group[0].split), seed, fold)
+                if self.suite.imbalance is not None:
+                    train = imbalance_train(train, data.y, self.suite.imbalance.ratio, seed)
+                yield from self._tasks(group, data, train, test, len(data.class_names))
+
+    def _on_done(self, task: CellTask, outcome: CellOutcome | BaseException) -> None:
+        self._record(task, outcome, self._data[task.cell.dataset])
 
     def _tasks(self, cells: list[Cell], data: MultimodalData, train: np.ndarray,
                test: np.ndarray, n_classes: int) -> Iterable[CellTask]:
         failures: dict[Variant, BaseException] = {}
+        split_key = short_hash([data.fingerprint, index_digest(train, test)])
         for cell in cells:
             views_tr: dict[str, np.ndarray] = {}
             views_te: dict[str, np.ndarray] = {}
@@ -227,7 +242,10 @@ class Runner:
                 error = failures[fvariant]
                 break
             task = CellTask(cell, views_tr, data.y[train], views_te, data.y[test], test,
-                            n_classes, self.device, class_names=tuple(data.class_names))
+                            n_classes, self.device, split_key=split_key, feature_keys={
+                                m: short_hash([split_key, m, f.as_dict()])
+                                for m, f in cell.featurizers},
+                            class_names=tuple(data.class_names))
             if error is None and self.corrupter is not None:
                 try:
                     task.robust = self.corrupter.views(cell, data, train, test, views_te)
@@ -301,7 +319,23 @@ class Runner:
 
 def run_suite(path: str | Path, console: Console | None = None, *,
               catalog: Catalog | None = None, **options: Any) -> RunSummary:
-    """Validate and run the suite at ``path`` (see :class:`Runner` for options)."""
+    """Validate and run the suite at ``path`` (see :class:`Runner` for options).
+
+    ``executor`` may be an executor instance, or an executor plugin's name (else the suite's
+    ``[executor]`` table, else ``local``) with ``executor_options`` overriding the suite's."""
     catalog = catalog or get_catalog()
     plan = plan_suite(load_suite(path), catalog)
-    return Runner(plan, catalog, console or Console(), **options).run()
+    executor = options.pop("executor", None)
+    executor_options = options.pop("executor_options", None)
+    if executor is None or isinstance(executor, str):
+        from .executors import DEFAULT_EXECUTOR, make_executor, require_installed
+
+        named = executor or (plan.suite.executor.name if plan.suite.executor else None)
+        if named is None and DEFAULT_EXECUTOR not in catalog["executor"]:
+            executor = SerialExecutor(catalog)  # executor plugins disabled: run in-process
+        else:
+            executor = make_executor(catalog, plan.suite.executor, executor, executor_options)
+        if getattr(executor, "remote", False):
+            require_installed(plan.cells, catalog,
+                              getattr(executor, "name", type(executor).__name__))
+    return Runner(plan, catalog, console or Console(), executor=executor, **options).run()

@@ -50,6 +50,20 @@ class DatasetSpec(PluginSpec):
     split: SplitSpec = Field(default_factory=SplitSpec)
 
 
+class ExecutorSpec(BaseModel):
+    """Which executor runs the cells (``local`` by default) and its options, e.g.
+    ``executor = { name = "dask", address = "tcp://host:8786", retries = 2 }``; the options are
+    checked against the executor's ``__init__`` when the run starts."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str = "local"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
 class ImbalanceSpec(_Strict):
     """Subsample each training split so class sizes decay geometrically from the largest class
     (class 0 keeps its size) to ``largest / ratio`` (the last class); seeded by the cell's seed."""
@@ -106,6 +120,7 @@ class Suite(_Strict):
     featurizers: list[PluginSpec] = Field(min_length=1)
     fusions: list[FusionSpec] = Field(default_factory=list)
     classifiers: list[PluginSpec] = Field(min_length=1)
+    executor: ExecutorSpec | None = None
     imbalance: ImbalanceSpec | None = None
     robustness: RobustnessSpec | None = None
 

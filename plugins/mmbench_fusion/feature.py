@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
+
+from .common import Projector, check_alpha, check_positive_int, dims_problems, resolve_dim
 
 NORMALIZATIONS = ("standard", "l2", "none")
 
@@ -55,3 +58,101 @@ class Concat(FusionBase):
 
     def predict_proba(self, views: Views) -> np.ndarray:
         return self._full_proba(self.clf_, self._stack(views))
+
+
+PROJECTIONS = ("pca", "identity")
+
+
+class WeightedSum(FusionBase):
+    """H = alpha * F + (1 - alpha) * G: the modalities projected to one dimension, then summed.
+
+    ``projection="pca"`` standardizes each modality and projects it with a PCA fitted on the
+    training split to ``dim`` components (default: min(64, smallest view dimension)), scaled to
+    unit mean norm; ``"identity"`` keeps features that already share a space (CLIP image and
+    text embeddings), L2-normalized unless ``normalize=false``. ``alpha`` weighs ``primary``
+    (default ``image``); the other modalities share ``1 - alpha`` equally.
+
+    Missing modality: its projected vector is the training mean (zero after centering for PCA,
+    the mean embedding for identity), so H is the present modalities' weighted part.
+    """
+
+    level = "feature"
+    min_modalities = 2
+
+    def __init__(self, *, alpha: float = 0.5, projection: str = "pca", dim: int | None = None,
+                 primary: str = "image", normalize: bool = True,
+                 random_state: int | None = None) -> None:
+        self.alpha = check_alpha(alpha)
+        if projection not in PROJECTIONS:
+            raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
+        self.projection = projection
+        self.dim = check_positive_int("dim", dim, optional=True)
+        if projection == "identity" and dim is not None:
+            raise ValueError("dim applies to projection='pca' only; identity keeps the features")
+        if not isinstance(primary, str) or not primary:
+            raise ValueError(f"primary must be a modality name, got {primary!r}")
+        if not isinstance(normalize, bool):
+            raise ValueError(f"normalize must be true or false, got {normalize!r}")
+        self.primary = primary
+        self.normalize = normalize
+        self.random_state = random_state
+        self.clf_: Any = None
+
+    def check_dims(self, dims: Mapping[str, int | None]) -> list[str]:
+        """Plan-time checks: ``primary`` is fused, ``dim`` fits, identity needs equal dims."""
+        problems = []
+        if self.primary not in dims:
+            problems.append(f"primary={self.primary!r} for fusion 'weighted-sum' is not among "
+                            f"its modalities ({', '.join(dims)})")
+        if self.projection == "identity":
+            known = {d for d in dims.values() if d is not None}
+            if len(known) > 1:
+                problems.append(
+                    "projection='identity' for fusion 'weighted-sum' needs features of one "
+                    f"dimension, got {dict(dims)}; use projection='pca'")
+        return problems + dims_problems("weighted-sum", "dim", self.dim, dims)
+
+    def weights(self, modalities: list[str]) -> dict[str, float]:
+        """The weight of each modality: ``alpha`` for ``primary``, the rest share 1 - alpha."""
+        others = [m for m in modalities if m != self.primary]
+        return {m: self.alpha if m == self.primary else (1 - self.alpha) / len(others)
+                for m in modalities}
+
+    def project(self, views: Views) -> dict[str, np.ndarray]:
+        """Each modality in the common space (missing rows: the training mean there)."""
+        if self.projection == "pca":
+            return self.proj_.transform(views)
+        out = {}
+        for m in self.means_:
+            x = np.array(views[m], dtype=np.float64)
+            x[missing_rows(x)] = np.nan
+            if self.normalize:
+                x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+            x[np.isnan(x).all(axis=1)] = self.means_[m]
+            out[m] = x
+        return out
+
+    def fuse(self, views: Views) -> np.ndarray:
+        """H, the weighted sum of the projected modalities."""
+        projected = self.project(views)
+        w = self.weights(sorted(projected))
+        return sum(w[m] * projected[m] for m in sorted(projected))  # type: ignore[return-value]
+
+    def fit(self, views: Views, y: np.ndarray, make_classifier: MakeClassifier) -> WeightedSum:
+        if self.primary not in views:
+            raise ValueError(f"primary modality {self.primary!r} is not among {list(views)}")
+        self._set_classes(y)
+        dims = {m: int(v.shape[1]) for m, v in views.items()}
+        if self.projection == "pca":
+            dim = resolve_dim("dim", self.dim, dims, len(y), default=64)
+            self.proj_ = Projector(dim, self.random_state).fit(views)
+        elif len(set(dims.values())) > 1:
+            raise ValueError(f"projection='identity' needs features of one dimension, got {dims}")
+        self.means_ = {m: np.zeros(d) for m, d in dims.items()}
+        if self.projection == "identity":
+            self.means_ = {m: p.mean(axis=0) for m, p in self.project(views).items()}
+        self.clf_ = make_classifier().fit(self.fuse(views), y)
+        return self
+
+    def predict_proba(self, views: Views) -> np.ndarray:
+        return self._full_proba(self.clf_, self.fuse(views))

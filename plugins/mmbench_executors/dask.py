@@ -1,0 +1,152 @@
+"""The ``dask`` executor: cells on a ``dask.distributed`` cluster.
+
+With ``address`` it connects to a running scheduler (``dask scheduler`` + ``dask worker``);
+without, it starts a ``LocalCluster`` for the run. Each distinct feature matrix (and each split's
+labels) is scattered once and every cell of that featurization references it; cells are
+submitted as they are planned and recorded, in this process, as each finishes
+(``as_completed``). A worker that dies mid-cell makes the scheduler run the cell elsewhere
+(up to its ``allowed-failures``), after which it is recorded as failed (``KilledWorker``);
+a cell that raises is retried ``retries`` times. Ctrl-C cancels what is left and closes the
+client (and the cluster it started); finished cells stay recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from mmbench.errors import UserError
+from mmbench.executors import THREAD_VARS, run_remote, skeleton
+from mmbench.runner import CellTask, OnDone
+
+
+class DaskExecutor:
+    """Runs cells on a Dask cluster: ``address`` of a running scheduler, or a LocalCluster."""
+
+    name = "dask"
+    remote = True
+
+    def __init__(self, *, address: str | None = None, retries: int = 1, n_workers: int = 2,
+                 threads_per_cell: int = 1, timeout: float = 30.0) -> None:
+        for label, value, low in (("retries", retries, 0), ("n_workers", n_workers, 1),
+                                  ("threads_per_cell", threads_per_cell, 1)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{label} must be an integer >= {low}, got {value!r}")
+        if address is not None and (not isinstance(address, str) or "://" not in address):
+            raise ValueError(f"address must look like tcp://host:8786, got {address!r}")
+        self.address = address
+        self.retries = retries
+        self.n_workers = n_workers
+        self.threads_per_cell = threads_per_cell
+        self.timeout = float(timeout)
+        self._client: Any = None
+        self._cluster: Any = None
+        self.shipped = 0  # arrays scattered to the cluster so far (once per featurization)
+
+    def _connect(self) -> Any:
+        if self._client is not None:
+            return self._client
+        import dask
+        from distributed import Client, LocalCluster
+
+        if self.address:
+            try:
+                self._client = Client(self.address, timeout=self.timeout)
+            except (OSError, TimeoutError) as exc:
+                raise UserError(
+                    f"cannot reach the Dask scheduler at {self.address} ({exc}); start one with "
+                    "`dask scheduler` and workers with `dask worker ADDRESS` (docs/scale-out.md)"
+                ) from exc
+            return self._client
+        pinned = {var: str(self.threads_per_cell) for var in THREAD_VARS}
+        with dask.config.set({"distributed.scheduler.allowed-failures": self.retries,
+                              "distributed.nanny.pre-spawn-environ": pinned}):
+            self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
+                                         processes=True, dashboard_address=None,
+                                         silence_logs=logging.ERROR)
+        self._client = Client(self._cluster, timeout=self.timeout)
+        return self._client
+
+    def close(self) -> None:
+        """Close the client, and the LocalCluster if this executor started one."""
+        client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
+        if client is not None:
+            client.close(timeout=self.timeout)
+        if cluster is not None:
+            cluster.close(timeout=self.timeout)
+
+    def run(self, tasks: Iterable[CellTask], on_done: OnDone) -> None:
+        from distributed import as_completed
+
+        client = self._connect()
+        run = uuid.uuid4().hex[:8]
+        shipped: dict[str, Any] = {}
+        running: dict[Any, CellTask] = {}
+        finished = as_completed()
+
+        resent: dict[str, int] = {}
+
+        def ship(key: str, value: Any) -> Any:
+            if key not in shipped:  # once per featurization (or split), not once per cell;
+                # on every worker, so losing one loses no data
+                name = f"mmbench-data-{key}-{run}-{resent.get(key, 0)}"
+                shipped[key] = client.scatter({name: value}, hash=False, broadcast=True)[name]
+                self.shipped += 1
+            return shipped[key]
+
+        def submit(task: CellTask) -> None:
+            keys = task.feature_keys or {m: f"{id(x)}" for m, x in task.train.items()}
+            split = task.split_key or str(id(task.y_train))
+            train = {m: ship(f"{k}-train", task.train[m]) for m, k in keys.items()}
+            test = {m: ship(f"{k}-test", task.test[m]) for m, k in keys.items()}
+            fut = client.submit(
+                run_remote, skeleton(task), train, ship(f"{split}-ytrain", task.y_train),
+                test, ship(f"{split}-ytest", task.y_test), self.threads_per_cell,
+                key=f"mmbench-cell-{task.cell.cell_id}-{run}-{resent.get(task.cell.cell_id, 0)}",
+                retries=self.retries, pure=False)
+            running[fut] = task
+            finished.add(fut)
+
+        def handle(fut: Any) -> None:
+            task = running.pop(fut)
+            cid = task.cell.cell_id
+            if fut.status == "cancelled" and resent.get(cid, 0) < self.retries + 1:
+                # its scattered inputs were lost with the workers holding them: send again
+                resent[cid] = resent.get(cid, 0) + 1
+                for key in [k for k, f in shipped.items() if f.status != "finished"]:
+                    resent[key] = resent.get(key, 0) + 1
+                    del shipped[key]
+                fut.release()
+                submit(task)
+                return
+            outcome = fut.result() if fut.status == "finished" else _failure(fut)
+            fut.release()
+            on_done(task, outcome)
+
+        try:
+            for task in tasks:
+                submit(task)
+                for done in finished.next_batch(block=False):  # record as they finish
+                    handle(done)
+            for done in finished:
+                handle(done)
+        except BaseException:
+            if running:
+                client.cancel(list(running), force=True)
+            raise
+        finally:
+            for fut in shipped.values():
+                fut.release()
+
+
+def _failure(fut: Any) -> BaseException:
+    """The exception of a failed (or cancelled) future, with its remote traceback attached."""
+    if fut.status == "cancelled":
+        return RuntimeError(f"cell task {fut.key} was cancelled on the cluster")
+    exc = fut.exception()
+    tb = fut.traceback()
+    exc.__mmbench_traceback__ = "".join(traceback.format_tb(tb)) if tb else None
+    return exc

@@ -1,0 +1,81 @@
+"""The ``local`` executor: cells in this process (``n_jobs = 1``) or a process pool."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+from mmbench.executors import pin_threads, run_remote, skeleton
+from mmbench.runner import CellTask, OnDone, SerialExecutor
+
+
+class LocalExecutor:
+    """Runs cells in this process, or in ``n_jobs`` worker processes (one BLAS thread each)."""
+
+    name = "local"
+
+    def __init__(self, *, n_jobs: int = 1, catalog: Any = None) -> None:
+        if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
+            raise ValueError(f"n_jobs must be an integer >= 1, got {n_jobs!r}")
+        self.n_jobs = n_jobs
+        self.catalog = catalog
+        self._pool: Any = None
+
+    @property
+    def remote(self) -> bool:
+        """True when cells run in other processes (which load plugins from entry points)."""
+        return self.n_jobs > 1
+
+    def run(self, tasks: Iterable[CellTask], on_done: OnDone) -> None:
+        if self.n_jobs == 1:
+            from mmbench.plugins import get_catalog
+
+            SerialExecutor(self.catalog or get_catalog()).run(tasks, on_done)
+            return
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+        if self._pool is None:  # kept across the run's splits; close() shuts it down
+            self._pool = ProcessPoolExecutor(
+                self.n_jobs, mp_context=multiprocessing.get_context("spawn"),
+                initializer=pin_threads)
+        pool = self._pool
+        running: dict[Future[Any], CellTask] = {}
+
+        def collect(block: bool) -> None:
+            done, _ = wait(list(running), timeout=None if block else 0,
+                           return_when=FIRST_COMPLETED)
+            for fut in done:
+                task = running.pop(fut)
+                try:
+                    outcome = fut.result()
+                except Exception as exc:  # recorded by on_done; the run goes on
+                    exc.__mmbench_traceback__ = "".join(  # type: ignore[attr-defined]
+                        traceback.format_exception(exc))
+                    outcome = exc
+                on_done(task, outcome)
+
+        try:
+            for task in tasks:
+                running[pool.submit(run_remote, skeleton(task), task.train, task.y_train, task.test,
+                                    task.y_test)] = task
+                # at most two cells per process in flight: results stream back in order
+                # of completion and memory stays bounded
+                while len(running) >= 2 * self.n_jobs:
+                    collect(block=True)
+                collect(block=False)
+            while running:
+                collect(block=True)
+        except BaseException:
+            for fut in running:
+                fut.cancel()
+            self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    def close(self) -> None:
+        """Shut the process pool down (the runner calls this at the end of a run)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)

@@ -1,0 +1,291 @@
+"""Executors: local (in-process, process pool) and dask (a real scheduler + workers started here
+as subprocesses on 127.0.0.1, and a LocalCluster) give the same records; a worker killed
+mid-run loses no cell; Ctrl-C keeps finished cells; client-only plugins are refused clearly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmbench.errors import UserError
+from mmbench.results import ResultStore
+from mmbench.runner import run_suite
+
+pytestmark = pytest.mark.timeout(120)
+
+FAST = """
+name = "ex"
+seeds = [0, 1]
+results_dir = "{results}"
+cache_dir = "{cache}"
+{executor}
+[[datasets]]
+name = "synthetic"
+params = {{ n = 150, n_classes = 3 }}
+[[featurizers]]
+name = "hog-color"
+params = {{ pixels_per_cell = 4 }}
+[[featurizers]]
+name = "tfidf"
+params = {{ max_features = 64, min_df = 1 }}
+[[fusions]]
+name = "concat"
+[[classifiers]]
+name = "logreg"
+params = {{ C = 0.5 }}
+"""
+
+# cells of ~0.5-1 s each on one thread (liblinear on 4200 TF-IDF rows), so some are in flight
+SLOW = """
+name = "slow"
+seeds = [0]
+results_dir = "{results}"
+cache_dir = "{cache}"
+{executor}
+[[datasets]]
+name = "synthetic"
+params = {{ n = 4000, n_classes = 5 }}
+[[featurizers]]
+name = "tfidf"
+params = {{ max_features = 64, min_df = 1 }}
+[[classifiers]]
+name = "linear-svm"
+params = {{ C = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0] }}
+"""
+
+PINNED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def dask_command(sub: str) -> list[str]:
+    """This venv's ``dask`` executable, or the same CLI through this interpreter."""
+    exe = Path(sys.executable).parent / "dask"
+    if exe.exists():
+        return [str(exe), sub]
+    return [sys.executable, "-m", f"distributed.cli.dask_{sub}"]
+
+
+class Cluster:
+    """A scheduler and workers as subprocesses, each in its own process group."""
+
+    def __init__(self, root: Path, n_workers: int = 2) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.root = root
+        sched_file = root / "scheduler.json"
+        self.env = {**os.environ, **PINNED}
+        self._spawn(dask_command("scheduler") + ["--host", "127.0.0.1", "--port", "0",
+                                                 "--dashboard-address", ":0",
+                                                 "--scheduler-file", str(sched_file)], "sched")
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() or not sched_file.read_text().strip():
+            assert time.monotonic() < deadline, "scheduler did not start in 60 s"
+            assert self.procs[0].poll() is None, (root / "sched.log").read_text()
+            time.sleep(0.1)
+        self.address = json.loads(sched_file.read_text())["address"]
+        for i in range(n_workers):
+            self.workers.append(self._spawn(
+                dask_command("worker") + [self.address, "--nworkers", "1", "--nthreads", "1",
+                                          "--host", "127.0.0.1", "--dashboard-address", ":0",
+                                          "--name", f"w{i}"], f"worker{i}"))
+        from distributed import Client
+
+        with Client(self.address, timeout=30) as client:
+            client.wait_for_workers(n_workers, timeout=60)
+
+    def _spawn(self, cmd: list[str], name: str) -> subprocess.Popen[bytes]:
+        log = open(self.root / f"{name}.log", "wb")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def kill_worker_of(self, pid: int) -> None:
+        """SIGKILL the worker (nanny and worker process) whose group holds ``pid``."""
+        group = os.getpgid(pid)
+        assert group in {w.pid for w in self.workers}, "pid is not one of our workers"
+        os.killpg(group, signal.SIGKILL)
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def shared_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A cluster for tests that leave it whole."""
+    c = Cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster of one's own (a test kills one of its workers)."""
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def write(tmp_path: Path, body: str, tag: str, executor: str = "") -> Path:
+    path = tmp_path / f"{tag}.toml"
+    path.write_text(body.format(results=tmp_path / f"results-{tag}", cache=tmp_path / "cache",
+                                executor=executor))
+    return path
+
+
+def records(results: Path) -> dict[str, dict]:
+    return {r["cell_id"]: r for r in ResultStore(results).records()}
+
+
+def cli(*args: str, **kw: object) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "mmbench.cli", *args], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, **PINNED}, **kw)  # type: ignore[call-overload]
+
+
+def wait_processing(address: str, timeout: float = 60) -> int:
+    """Wait until a worker is running a cell; return that worker's pid."""
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = {w: keys for w, keys in client.processing().items()
+                    if any(str(k).startswith("mmbench-cell-") for k in keys)}
+            if busy:
+                worker = sorted(busy)[0]
+                return int(client.run(os.getpid, workers=[worker])[worker])
+            time.sleep(0.05)
+    raise AssertionError(f"no cell started on the cluster within {timeout} s")
+
+
+def test_every_executor_records_the_same_results(tmp_path: Path,
+                                                 shared_cluster: Cluster) -> None:
+    from mmbench.executors import make_executor
+    from mmbench.plugins import get_catalog
+
+    remote = make_executor(get_catalog(), name="dask",
+                           overrides={"address": shared_cluster.address})
+    runs = {
+        "serial": dict(executor="local"),
+        "pool": dict(executor="local", executor_options={"n_jobs": 2}),
+        "dask": dict(executor=remote),
+        "localcluster": dict(executor="dask", executor_options={"n_workers": 2}),
+    }
+    got = {}
+    for tag, options in runs.items():
+        summary = run_suite(write(tmp_path, FAST, tag), **options)
+        assert summary.failed == [] and summary.ran == summary.planned == 6, tag
+        got[tag] = records(tmp_path / f"results-{tag}" / "ex")
+    # features went to the cluster once per featurization: per seed hog-color and tfidf,
+    # train + test, and the split's labels (6 arrays), not once per cell (3 cells x 4 each)
+    assert remote.shipped == 2 * 6
+    base = got["serial"]
+    assert len(base) == 6
+    for tag, recs in got.items():
+        assert recs.keys() == base.keys(), tag
+        for cid, rec in recs.items():
+            assert rec["status"] == "ok" and rec["metrics"] == base[cid]["metrics"], (tag, cid)
+            pa = ResultStore(tmp_path / f"results-{tag}" / "ex").predictions(cid)
+            pb = ResultStore(tmp_path / "results-serial" / "ex").predictions(cid)
+            np.testing.assert_allclose(pa["proba"], pb["proba"], atol=1e-6)
+            np.testing.assert_array_equal(pa["test_index"], pb["test_index"])
+
+
+def test_killed_worker_loses_no_cell(tmp_path: Path, cluster: Cluster) -> None:
+    suite = write(tmp_path, SLOW, "kill")
+    run = cli("run", str(suite), "--executor", "dask", "--address", cluster.address)
+    try:
+        pid = wait_processing(cluster.address)
+        cluster.kill_worker_of(pid)
+        out, _ = run.communicate(timeout=90)
+    finally:
+        run.kill()
+    assert run.returncode == 0, out
+    assert "6 cells planned, 0 already recorded, 6 run, 0 failed" in out, out
+    recs = records(tmp_path / "results-kill" / "slow")
+    assert len(recs) == 6 and all(r["status"] == "ok" for r in recs.values())
+    assert cluster.workers[0].poll() is not None or cluster.workers[1].poll() is not None
+
+
+def test_ctrl_c_keeps_finished_cells_and_cancels_the_rest(tmp_path: Path,
+                                                          shared_cluster: Cluster) -> None:
+    cluster = shared_cluster
+    suite = write(tmp_path, SLOW, "intr")
+    cells = tmp_path / "results-intr" / "slow" / "cells"
+    run = cli("run", str(suite), "--address", cluster.address)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(cells.glob("*.json")):
+            assert time.monotonic() < deadline and run.poll() is None, "no cell finished"
+            time.sleep(0.05)
+        run.send_signal(signal.SIGINT)
+        out, _ = run.communicate(timeout=30)
+    finally:
+        run.kill()
+    assert run.returncode == 130, out
+    kept = records(tmp_path / "results-intr" / "slow")
+    assert 1 <= len(kept) < 6 and all(r["status"] == "ok" for r in kept.values())
+    from distributed import Client
+
+    with Client(cluster.address, timeout=30) as client:  # nothing of ours left running
+        deadline = time.monotonic() + 20
+        while any(str(k).startswith("mmbench-") for ks in client.processing().values()
+                  for k in ks):
+            assert time.monotonic() < deadline, "cells still running after Ctrl-C"
+            time.sleep(0.1)
+    again = cli("run", str(suite), "--address", cluster.address)
+    out, _ = again.communicate(timeout=90)
+    assert again.returncode == 0, out
+    assert f"6 cells planned, {len(kept)} already recorded, {6 - len(kept)} run" in out, out
+
+
+def test_client_only_plugins_are_refused_for_remote_executors(tmp_path: Path) -> None:
+    import mmbench
+    from mmbench.testing import registered
+    from sklearn.linear_model import LogisticRegression
+
+    class OnlyHere(LogisticRegression):
+        """Exists only in this process."""
+
+    class Plugin:
+        @mmbench.hookimpl
+        def mmbench_register_classifiers(self, register):  # type: ignore[no-untyped-def]
+            register(OnlyHere, name="only-here")
+
+    path = write(tmp_path, FAST.replace('"logreg"', '"only-here"').replace(
+        "params = {{ C = 0.5 }}", ""), "local-only")
+    with registered(Plugin(), "only-here-plugin"):
+        for options in ({"executor": "dask", "executor_options": {"address": "tcp://127.0.0.1:1"}},
+                        {"executor": "local", "executor_options": {"n_jobs": 2}}):
+            with pytest.raises(UserError, match="classifier 'only-here' .*exists only in this"):
+                run_suite(path, **options)
+        assert run_suite(path, executor="local").ran == 6  # in-process it runs
+
+
+def test_executor_options_are_checked(tmp_path: Path) -> None:
+    bad = 'executor = { name = "dask", adress = "tcp://127.0.0.1:1" }'
+    with pytest.raises(UserError, match=r"invalid option\(s\) \['adress'\] for executor 'dask'"):
+        run_suite(write(tmp_path, FAST, "opts", bad))
+    down = 'executor = { name = "dask", address = "tcp://127.0.0.1:1", timeout = 2 }'
+    with pytest.raises(UserError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:1"):
+        run_suite(write(tmp_path, FAST, "down", down))
+    # the command line overrides the suite's table
+    assert run_suite(write(tmp_path, FAST, "cli", down), executor="local").ran == 6
