@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MmbenchError, SuiteError, UserError
+from .pairing import Restrictions, accepts, unpaired
 from .plugins import Catalog
 from .registry import CONTEXT_PARAMS, build
 from .suite import LoadedSuite, PluginSpec, expand_params
@@ -170,6 +171,7 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
         for i, spec in enumerate(suite.classifiers)
         for v, _ in _variants("classifier", spec, ("classifiers", i), catalog, problems, loaded)
     ]
+    only = Restrictions(loaded, catalog, problems)
 
     cells: list[Cell] = []
     options = cell_options(suite)
@@ -221,7 +223,9 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
         for strategy, level, wanted in strategies:
             for combo in itertools.product(*(by_modality[m] for m in wanted)):
                 for clf, seed, fold in itertools.product(classifiers, suite.seeds, folds):
-                    if not accepts(catalog, clf, strategy, dict(zip(wanted, combo))):
+                    feats = dict(zip(wanted, combo))
+                    if not (accepts(catalog, clf, strategy, feats)
+                            and only.admits(strategy, feats, clf)):
                         continue
                     cells.append(
                         Cell(dvariant, split, seed, fold, tuple(zip(wanted, combo)),
@@ -243,30 +247,3 @@ def cell_options(suite: Any) -> tuple[tuple[str, Any], ...]:
     if getattr(suite, "robustness", None) is not None and suite.robustness.sweeps():
         opts["robustness"] = suite.robustness.sweeps()
     return tuple(sorted((k, _freeze(v)) for k, v in opts.items()))
-
-
-def accepts(catalog: Catalog, clf: Variant, fusion: Variant,
-            featurizers: Mapping[str, Variant]) -> bool:
-    """Whether classifier ``clf`` may be paired with ``fusion`` over ``featurizers`` (modality
-    -> variant): a classifier class may define a classmethod ``accepts(params, featurizers,
-    fusion) -> bool`` (e.g. CLIP zero-shot needs CLIP image embeddings of its own model);
-    without one it pairs with everything."""
-    rule = getattr(catalog["classifier"].get(clf.name).cls, "accepts", None)
-    return rule is None or bool(rule(clf.kwargs, featurizers, fusion))
-
-
-def unpaired(catalog: Catalog, loaded: LoadedSuite, classifiers: list[Variant],
-             cells: list[Cell]) -> list[str]:
-    """A problem for each classifier whose ``accepts`` rule left it with no cell."""
-    used = {c.classifier for c in cells}
-    problems = []
-    for clf in classifiers:
-        entry = catalog["classifier"].get(clf.name)
-        if clf in used or not hasattr(entry.cls, "accepts"):
-            continue
-        index = next(i for i, s in enumerate(loaded.suite.classifiers)
-                     if s.name in (entry.name, *entry.aliases))
-        rule = (getattr(entry.cls, "accepts").__doc__ or "").strip().splitlines()[:1]
-        problems.append(f"{loaded.locate(('classifiers', index))}: classifier {clf.label} pairs "
-                        f"with no fusion and featurizer of this suite ({' '.join(rule)})")
-    return problems

@@ -32,10 +32,28 @@ class PluginSpec(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class Only(_Strict):
+    """Pair an entry only with these other entries (by registered name): e.g. the costly
+    classifiers only with the unimodal baselines and one fusion, over the best featurizers."""
+
+    featurizers: list[str] | None = None
+    fusions: list[str] | None = None
+    classifiers: list[str] | None = None
+
+
 class FusionSpec(PluginSpec):
-    """A fusion strategy; ``modalities`` restricts it to some of the dataset's modalities."""
+    """A fusion strategy; ``modalities`` restricts it to some of the dataset's modalities,
+    ``only`` to some featurizers and classifiers."""
 
     modalities: list[str] | None = None
+    only: Only | None = None
+
+
+class ClassifierSpec(PluginSpec):
+    """A classifier; ``only`` restricts it to some featurizers and fusions ("unimodal" names the
+    baselines)."""
+
+    only: Only | None = None
 
 
 class SplitSpec(_Strict):
@@ -119,7 +137,7 @@ class Suite(_Strict):
     datasets: list[DatasetSpec] = Field(min_length=1)
     featurizers: list[PluginSpec] = Field(min_length=1)
     fusions: list[FusionSpec] = Field(default_factory=list)
-    classifiers: list[PluginSpec] = Field(min_length=1)
+    classifiers: list[ClassifierSpec] = Field(min_length=1)
     executor: ExecutorSpec | None = None
     imbalance: ImbalanceSpec | None = None
     robustness: RobustnessSpec | None = None

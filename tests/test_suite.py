@@ -108,3 +108,32 @@ def test_validate_cli_exit_codes(write_suite, capsys):
 def test_missing_suite_file(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "nope.toml")]) == 2
     assert "cannot read the suite" in capsys.readouterr().err
+
+
+def test_only_tables_narrow_the_cross_product(write_suite):
+    text = SMOKE + """
+[[featurizers]]
+name = "pixels"
+
+[[classifiers]]
+name = "xgboost"
+only = { fusions = ["unimodal", "concat"], featurizers = ["hog-color", "tfidf"] }
+"""
+    text = text.replace('name = "late-mean"', 'name = "late-mean"\nonly = { classifiers = ["logreg"] }')
+    cells = plan(write_suite(text)).cells
+    xgb = [c for c in cells if c.classifier.name == "xgboost"]
+    # xgboost: unimodal hog + unimodal tfidf + concat(hog, tfidf), x 2 seeds
+    assert len(xgb) == 6
+    assert {c.fusion.name for c in xgb} == {"unimodal", "concat"}
+    assert all(f.name != "pixels" for c in xgb for _, f in c.featurizers)
+    # logreg keeps the full cross-product: 3 unimodal + 2 concat + 2 late-mean, x 2 seeds
+    assert len([c for c in cells if c.classifier.name == "logreg"]) == 14
+
+
+def test_only_names_are_checked(write_suite):
+    text = SMOKE.replace('name = "concat"',
+                         'name = "concat"\nonly = { classifiers = ["xgboost", "logregg"] }')
+    found = problems(write_suite(text))
+    assert any("fusions[0].only.classifiers" in p and "classifier 'xgboost' is not in this suite"
+               in p for p in found)
+    assert any("unknown classifier 'logregg'; did you mean 'logreg'" in p for p in found)
