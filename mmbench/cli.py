@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
     if not console.is_terminal:  # CI logs: wide tables rather than wrapped cells
-        console = Console(width=200)
+        console = Console(width=260)
     err = Console(stderr=True)
     if not err.is_terminal:  # one line per message in logs, not wrapped at 80 columns
         err = Console(stderr=True, width=1000)

@@ -25,7 +25,7 @@ def _plt() -> Any:
 
 def _svg(fig: Any) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
+    fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     _plt().close(fig)
     return buf.getvalue()
 
