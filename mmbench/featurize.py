@@ -63,6 +63,7 @@ class FeatureProvider:
         self.catalog = catalog
         self.context = dict(context)
         self.computed = 0  # how many matrices were actually computed (not read from cache)
+        self._memo: dict[str, np.ndarray] = {}
 
     def _entry(self, variant: Variant) -> Entry:
         return self.catalog["featurizer"].get(variant.name)
@@ -77,12 +78,16 @@ class FeatureProvider:
         }
 
     def _compute(self, key: str, fn: Any, meta: dict[str, Any]) -> np.ndarray:
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        x = fn()
-        self.cache.put(key, x, meta)
-        self.computed += 1
+        """The matrix for ``key``: from this run's memo, else the verified cache, else ``fn()``
+        (so a matrix used by many cells is read and checksummed once per run)."""
+        if key in self._memo:
+            return self._memo[key]
+        x = self.cache.get(key)
+        if x is None:
+            x = fn()
+            self.cache.put(key, x, meta)
+            self.computed += 1
+        self._memo[key] = x
         return x
 
     def features(
