@@ -1,7 +1,7 @@
 """Recompute a suite's image-only logreg accuracies from the cached features with plain
 scikit-learn, and compare them with the recorded results.
 
-    MMBENCH_DATA_DIR=/work/shared/data python benchmarks/recompute_image_only.py suites/cifar10-deep.toml
+    MMBENCH_DATA_DIR=/work/shared/data python benchmarks/recompute_image_only.py suites/cifar10.toml
 
 It reads features only from the feature cache (it fails if any would have to be computed), splits
 with the same seeds, fits ``StandardScaler`` + ``LogisticRegression`` itself (not through any
