@@ -125,7 +125,9 @@ def _variants(
     try:
         entry = catalog[kind].get(spec.name)
     except MmbenchError as exc:
-        problems.append(f"{where}: {exc}")
+        broken = "; ".join(f"{b.name} ({b.error})" for b in catalog.broken)
+        hint = f" (plugins that failed to load: {broken})" if broken else ""
+        problems.append(f"{where}: {exc}{hint}")
         return []
     accepted = entry.params
     wrong = [p for p in spec.params if p not in accepted]

@@ -148,3 +148,32 @@ def test_registered_context_manager_adds_and_removes():
     with registered(plugin, "tmp", catalog=catalog):
         assert "tmp-clf" in catalog["classifier"]
     assert "tmp-clf" not in catalog["classifier"]
+
+
+def test_unknown_name_in_a_suite_mentions_plugins_that_failed_to_load(monkeypatch, write_suite):
+    from mmbench.errors import SuiteError
+    from mmbench.plan import plan_suite
+    from mmbench.suite import load_suite
+
+    real = md.entry_points(group="mmbench")
+    fake = [*real, _fake_entry_point("fancy-fusions", "mmbench_fancy_missing")]
+    monkeypatch.setattr(md, "entry_points", lambda **kw: fake)
+    catalog = load_catalog()
+    suite = write_suite("""
+        name = "x"
+        [[datasets]]
+        name = "synthetic"
+        [[featurizers]]
+        name = "pixels"
+        [[featurizers]]
+        name = "tfidf"
+        [[fusions]]
+        name = "fancy"
+        [[classifiers]]
+        name = "logreg"
+    """)
+    with pytest.raises(SuiteError) as err:
+        plan_suite(load_suite(suite), catalog)
+    (msg,) = err.value.problems
+    assert "unknown fusion 'fancy'" in msg and "fancy-fusions" in msg
+    assert "mmbench_fancy_missing" in msg
