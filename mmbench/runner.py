@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 
 from .cache import FeatureCache
 from .cell import CellOutcome, evaluate_cell
@@ -20,8 +21,6 @@ from .featurize import FeatureProvider, index_digest, instantiate
 from .paths import cache_dir
 from .plan import Cell, Plan, Variant, plan_suite, short_hash
 from .plugins import Catalog, get_catalog
-from rich.markup import escape
-
 from .progress import Reporter
 from .protocols import MultimodalData
 from .results import ResultStore, git_sha, machine, now
