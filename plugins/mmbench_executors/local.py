@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Iterable
 from typing import Any
 
 from mmbench.executors import pin_threads, run_remote, skeleton
 from mmbench.runner import CellTask, OnDone, SerialExecutor
+
+
+def _start_worker() -> None:
+    """Pool initializer: one BLAS thread, and the plugins loaded before the first cell."""
+    from mmbench.plugins import get_catalog
+
+    pin_threads()
+    get_catalog()
 
 
 class LocalExecutor:
@@ -39,7 +48,9 @@ class LocalExecutor:
         if self._pool is None:  # kept across the run's splits; close() shuts it down
             self._pool = ProcessPoolExecutor(
                 self.n_jobs, mp_context=multiprocessing.get_context("spawn"),
-                initializer=pin_threads)
+                initializer=_start_worker)
+            # start every worker now, in parallel (the pool spawns lazily, one per submit)
+            wait([self._pool.submit(os.getpid) for _ in range(self.n_jobs)])
         pool = self._pool
         running: dict[Future[Any], CellTask] = {}
 
