@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -95,13 +94,3 @@ def track(
         reporter.log(escape(f"{description}: done in {time.perf_counter() - start:.1f} s"))
     elif reporter.progress is not None and task is not None:
         reporter.progress.remove_task(task)
-
-
-@contextmanager
-def silent() -> Iterator[None]:
-    """Run a block with no progress output (tests, nested work)."""
-    token = _active.set(None)
-    try:
-        yield
-    finally:
-        _active.reset(token)

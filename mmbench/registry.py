@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,5 +172,3 @@ def build(entry: Entry, params: dict[str, Any]) -> Any:
 
         raise UserError(f"{entry.kind} {entry.name!r} rejected {params}: {exc}") from exc
 
-
-RegisterFn = Callable[..., None]
