@@ -1,10 +1,20 @@
-"""Executors side by side: the same cells (~1 s each on one thread) with local (1 process),
-local (2 processes) and a 2-worker Dask cluster (a scheduler and two ``dask worker`` processes
-started here on 127.0.0.1, 1 thread each). Prints cells/s, the ratio to 1 process, and the
-dispatch overhead per cell (wall time x workers / cells - mean in-worker cell time, where a
-cell's time is its fit, predict and scoring, as recorded in its ``timings``).
+"""Executors side by side: the same cells (a few seconds each on one thread) with local
+(1 process), local (2 processes) and a 2-worker Dask cluster (a scheduler and two ``dask worker``
+processes started here on 127.0.0.1, 1 thread each), plus the ceiling the hardware allows: the
+same cell function run by two bare processes at once, without mmbench.
 
-    .venv/bin/python benchmarks/executors.py [--cells 12] [--n 8000]
+For each executor it prints cells/s and the ratio to 1 process, and, from the worker, host, pid
+and start/finish times every cell records:
+
+- ``cell``: mean in-worker time of a cell (fit, predict, scoring) and its slowdown against the
+  1-process run (two cells sharing the machine's memory bandwidth and caches each run slower);
+- ``dispatch``: mean idle time of a worker between two consecutive cells: receiving the next
+  cell's arguments and sending the previous result back (the per-cell overhead of the executor);
+- ``busy``: the share of the workers' time spent in cells between the first start and the last
+  finish (what a ragged end and dispatch cost);
+- ``setup``: from the run's start to its first cell (planning, data and cached features).
+
+    .venv/bin/python benchmarks/executors.py [--cells 24] [--n 20000] [--classifier linear-svm]
 """
 
 from __future__ import annotations
@@ -66,10 +76,77 @@ def start_cluster(root: Path, workers: int) -> tuple[str, list[subprocess.Popen[
     return address, procs
 
 
+_bare: dict = {}
+
+
+def _bare_init(path: str) -> None:
+    """A bare process: the suite's cells and cached features, no executor, no result store."""
+    from mmbench.cache import FeatureCache
+    from mmbench.executors import pin_threads
+    from mmbench.featurize import FeatureProvider, instantiate
+    from mmbench.paths import cache_dir
+    from mmbench.plan import plan_suite
+    from mmbench.plugins import get_catalog
+    from mmbench.splits import make_split
+    from mmbench.suite import load_suite
+
+    pin_threads()
+    catalog = get_catalog()
+    plan = plan_suite(load_suite(path), catalog)
+    cell0 = plan.cells[0]
+    data = instantiate(catalog["dataset"].get(cell0.dataset.name), cell0.dataset, {}).load()
+    train, test = make_split(data.y, dict(cell0.split), cell0.seed, cell0.fold)
+    root = plan.suite.cache_dir or cache_dir()
+    provider = FeatureProvider(FeatureCache(Path(root) / "features"), catalog, {"device": "cpu"})
+    views = {m: provider.features(f, data, train, test)
+             for cell in plan.cells for m, f in cell.featurizers}
+    _bare.update(catalog=catalog, cells=plan.cells, views=views, y=(data.y[train], data.y[test]),
+                 n_classes=len(data.class_names))
+
+
+def _bare_cell(i: int) -> float:
+    from mmbench.cell import evaluate_cell
+
+    cell, views = _bare["cells"][i], _bare["views"]
+    out = evaluate_cell(cell, {m: views[m][0] for m in cell.modalities}, _bare["y"][0],
+                        {m: views[m][1] for m in cell.modalities}, _bare["y"][1],
+                        _bare["n_classes"], _bare["catalog"], threads=1)
+    return sum(out.timings.values())
+
+
+def bare_wall(path: Path, workers: int, cells: int) -> tuple[float, float]:
+    """Wall time of the cells in ``workers`` bare processes (started beforehand), and the mean
+    cell time."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_bare_init, initargs=(str(path),)) as pool:
+        list(pool.map(time.sleep, [0.5] * workers))  # every process started and loaded
+        start = time.perf_counter()
+        times = list(pool.map(_bare_cell, range(cells)))
+        return time.perf_counter() - start, sum(times) / len(times)
+
+
+def spans(records: list[dict]) -> tuple[float, float, float]:
+    """(mean idle gap between consecutive cells of a worker, busy share, first start)."""
+    by_worker: dict[tuple, list[tuple[float, float]]] = {}
+    for r in records:
+        w = r["worker"]
+        by_worker.setdefault((w["host"], w["pid"]), []).append((w["started"], w["finished"]))
+    gaps = [b[0] - a[1] for runs in by_worker.values()
+            for a, b in zip(sorted(runs), sorted(runs)[1:])]
+    first = min(s for runs in by_worker.values() for s, _ in runs)
+    last = max(f for runs in by_worker.values() for _, f in runs)
+    busy = sum(f - s for runs in by_worker.values() for s, f in runs)
+    workers = max(len(by_worker), 1)
+    return (sum(gaps) / len(gaps) if gaps else 0.0, busy / (workers * (last - first)), first)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cells", type=int, default=12)
-    parser.add_argument("--n", type=int, default=8000, help="synthetic samples")
+    parser.add_argument("--cells", type=int, default=24)
+    parser.add_argument("--n", type=int, default=20000, help="synthetic samples")
     parser.add_argument("--classifier", default="linear-svm", choices=["linear-svm", "logreg"],
                         help="the cells' classifier (its C is swept to make distinct cells)")
     args = parser.parse_args()
@@ -95,24 +172,30 @@ def main() -> None:
         runs = {"local (1 process)": (1, "local", {"n_jobs": 1}),
                 "local (2 processes)": (2, "local", {"n_jobs": 2}),
                 "dask (2 workers)": (2, "dask", {"address": address})}
-        base = None
+        base = base_cell = None
         print(f"{args.cells} cells, {args.classifier} on {args.n} synthetic TF-IDF rows, "
               "1 thread each; cell = fit + predict + scoring (bootstrap intervals) in the worker")
         for tag, (workers, name, options) in runs.items():
             executor = make_executor(get_catalog(), name=name, overrides=options)
             if name == "local" and workers > 1:  # start the pool outside the timing
                 executor.run([], lambda t, o: None)
-            start = time.perf_counter()
+            start_wall, start = time.time(), time.perf_counter()
             summary = run_suite(suite(tag.split()[0] + str(workers)), quiet, executor=executor)
             wall = time.perf_counter() - start
             assert not summary.failed, summary.failed
             recs = list(ResultStore(summary.results_dir).records())
-            cell_s = sum(sum(r["timings"].values()) for r in recs)
+            cell_s = sum(sum(r["timings"].values()) for r in recs) / len(recs)
+            gap, busy, first = spans(recs)
             rate = len(recs) / wall
-            base = base or rate
-            overhead = (wall * workers - cell_s) / len(recs) * 1000
-            print(f"{tag:22s} {rate:6.2f} cells/s  x{rate / base:4.2f}  mean cell "
-                  f"{cell_s / len(recs):.2f} s  overhead/cell {overhead:6.1f} ms")
+            base, base_cell = base or rate, base_cell or cell_s
+            print(f"{tag:22s} {rate:6.3f} cells/s  x{rate / base:4.2f}  cell {cell_s:.2f} s "
+                  f"(x{cell_s / base_cell:4.2f})  dispatch {gap * 1000:5.1f} ms  busy "
+                  f"{busy:4.0%}  setup {first - start_wall:4.2f} s")
+        one, one_cell = bare_wall(suite("warm"), 1, args.cells)
+        two, two_cell = bare_wall(suite("warm"), 2, args.cells)
+        print(f"{'bare (1 → 2 processes)':22s} {args.cells / two:6.3f} cells/s  x{one / two:4.2f}"
+              f"  cell {two_cell:.2f} s (x{two_cell / one_cell:4.2f})  — the hardware's ceiling: "
+              "the same cells, no executor, no result store")
     finally:
         for proc in reversed(procs):
             os.killpg(proc.pid, signal.SIGKILL)

@@ -5,6 +5,8 @@ A pure function of its inputs, so any executor can run it in any process.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,8 @@ class CellOutcome:
     dims: dict[str, int] = field(default_factory=dict)
     robustness: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, float] = field(default_factory=dict)
+    #: where and when it ran: host, pid, and ``started``/``finished`` (epoch seconds)
+    worker: dict[str, Any] = field(default_factory=dict)
 
 
 def evaluate_cell(
@@ -44,10 +48,20 @@ def evaluate_cell(
     device: str = "cpu",
     robust: RobustViews | None = None,
     class_names: tuple[str, ...] = (),
+    threads: int | None = None,
 ) -> CellOutcome:
     """Fit the cell's fusion (with fresh classifiers from its factory) and score it; then score
-    the same fitted fusion on each corrupted copy of the test views in ``robust``."""
-    context = {"random_state": cell.seed, "device": device, "class_names": tuple(class_names)}
+    the same fitted fusion on each corrupted copy of the test views in ``robust``.
+
+    ``threads`` is the number of threads (or processes) the cell may use when an executor runs
+    several cells at once: plugins whose ``__init__`` takes ``n_jobs`` then get it unless the
+    suite sets it, so a random forest in one of two pool workers does not fight its neighbour
+    for the cores. ``None`` (a serial run) leaves ``n_jobs`` at the plugin's default."""
+    started = time.time()
+    context: dict[str, Any] = {"random_state": cell.seed, "device": device,
+                               "class_names": tuple(class_names)}
+    if threads is not None:
+        context["n_jobs"] = threads
     clf_entry = catalog["classifier"].get(cell.classifier.name)
     fusion_entry = catalog["fusion"].get(cell.fusion.name)
 
@@ -78,6 +92,8 @@ def evaluate_cell(
         dims={m: int(v.shape[1]) for m, v in train.items()},
         robustness=score_robust(fusion, robust or [], y_test, n_classes, metrics),
         memory={"fit_peak_rss_mb": peak.delta_mb},
+        worker={"host": socket.gethostname(), "pid": os.getpid(), "started": started,
+                "finished": time.time()},
     )
 
 

@@ -95,6 +95,15 @@ def skeleton(task: Any) -> Any:
                                test_index=empty)
 
 
+def array_keys(task: Any) -> tuple[dict[str, str], dict[str, str], str, str]:
+    """Names of a task's (train views, test views, y_train, y_test): cells sharing a
+    featurization and split share them, so each array is sent to workers once."""
+    keys = task.feature_keys or {m: f"{id(x)}" for m, x in task.train.items()}
+    split = task.split_key or str(id(task.y_train))
+    return ({m: f"{k}-train" for m, k in keys.items()}, {m: f"{k}-test" for m, k in keys.items()},
+            f"{split}-ytrain", f"{split}-ytest")
+
+
 def run_remote(task: Any, train: Mapping[str, np.ndarray], y_train: np.ndarray,
                test: Mapping[str, np.ndarray], y_test: np.ndarray, threads: int = 1) -> Any:
     """Evaluate one cell in a worker process: ``task`` is a :class:`~mmbench.runner.CellTask`
@@ -116,4 +125,4 @@ def run_remote(task: Any, train: Mapping[str, np.ndarray], y_train: np.ndarray,
     with threadpool_limits(limits=threads):
         return evaluate_cell(cell, dict(train), y_train, dict(test), y_test, task.n_classes,
                              catalog, task.device, getattr(task, "robust", None),
-                             getattr(task, "class_names", ()))
+                             getattr(task, "class_names", ()), threads=threads)

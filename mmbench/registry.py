@@ -14,8 +14,9 @@ from .protocols import LEVELS
 KINDS = ("dataset", "featurizer", "fusion", "classifier", "executor")
 
 #: Parameters the runner fills in itself when a plugin's ``__init__`` accepts them and the
-#: suite does not set them: the cell's seed, the suite's device and the dataset's class names.
-CONTEXT_PARAMS = ("random_state", "device", "class_names")
+#: suite does not set them: the cell's seed, the suite's device, the dataset's class names and
+#: the threads a cell may use when an executor runs cells side by side (``n_jobs``).
+CONTEXT_PARAMS = ("random_state", "device", "class_names", "n_jobs")
 
 
 @dataclass(frozen=True)

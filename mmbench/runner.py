@@ -271,7 +271,7 @@ class Runner:
                 raise CellFailed(f"cell {describe(cell)} failed: {message}") from outcome
             return
         record.update(status="ok", metrics=outcome.metrics, timings=outcome.timings,
-                      dims=outcome.dims, memory=outcome.memory)
+                      dims=outcome.dims, memory=outcome.memory, worker=outcome.worker)
         if outcome.robustness:
             record["robustness"] = outcome.robustness
         if self.suite.imbalance is not None:

@@ -176,16 +176,23 @@ def wait_processing(address: str, timeout: float = 60) -> int:
     raise AssertionError(f"no cell started on the cluster within {timeout} s")
 
 
-def test_every_executor_records_the_same_results(tmp_path: Path,
-                                                 shared_cluster: Cluster) -> None:
+def test_every_executor_records_the_same_results(tmp_path: Path, shared_cluster: Cluster,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
     from mmbench.executors import make_executor
     from mmbench.plugins import get_catalog
+    from mmbench_executors import shared
 
     remote = make_executor(get_catalog(), name="dask",
                            overrides={"address": shared_cluster.address})
+    pool = make_executor(get_catalog(), name="local", overrides={"n_jobs": 2})
+    monkeypatch.setattr(shared, "INLINE_BYTES", 0)  # share even these small matrices
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     runs = {
         "serial": dict(executor="local"),
-        "pool": dict(executor="local", executor_options={"n_jobs": 2}),
+        "pool": dict(executor=pool),
         "dask": dict(executor=remote),
         "localcluster": dict(executor="dask", executor_options={"n_workers": 2}),
     }
@@ -197,6 +204,14 @@ def test_every_executor_records_the_same_results(tmp_path: Path,
     # features went to the cluster once per featurization: per seed hog-color and tfidf,
     # train + test, and the split's labels (6 arrays), not once per cell (3 cells x 4 each)
     assert remote.shipped == 2 * 6
+    # the pool's workers mapped the same 12 arrays from files, deleted when the run closed
+    assert pool.shared.written == 2 * 6
+    assert list((tmp_path / "tmp").glob("mmbench-shared-*")) == []
+    # each record says which process ran it: this one, or the pool's and the cluster's workers
+    pids = {tag: {r["worker"]["pid"] for r in recs.values()} for tag, recs in got.items()}
+    assert pids["serial"] == {os.getpid()}
+    for tag in ("pool", "dask", "localcluster"):
+        assert os.getpid() not in pids[tag] and 1 <= len(pids[tag]) <= 2, (tag, pids)
     base = got["serial"]
     assert len(base) == 6
     for tag, recs in got.items():
@@ -289,3 +304,42 @@ def test_executor_options_are_checked(tmp_path: Path) -> None:
         run_suite(write(tmp_path, FAST, "down", down))
     # the command line overrides the suite's table
     assert run_suite(write(tmp_path, FAST, "cli", down), executor="local").ran == 6
+
+
+def test_cells_side_by_side_get_a_thread_budget(tmp_path: Path) -> None:
+    """A plugin taking ``n_jobs`` keeps its default in a serial run and gets the executor's
+    per-cell thread budget when cells run side by side (no oversubscribed cores)."""
+    import mmbench
+    from mmbench.executors import run_remote, skeleton
+    from mmbench.testing import registered
+    from sklearn.neighbors import KNeighborsClassifier
+
+    seen: list[int] = []
+
+    class Threaded(KNeighborsClassifier):
+        def __init__(self, *, n_jobs: int = 7) -> None:
+            super().__init__(n_jobs=n_jobs)
+
+        def fit(self, X, y):  # type: ignore[no-untyped-def]
+            seen.append(self.n_jobs)
+            return super().fit(X, y)
+
+    class Plugin:
+        @mmbench.hookimpl
+        def mmbench_register_classifiers(self, register):  # type: ignore[no-untyped-def]
+            register(Threaded, name="threaded")
+
+    class InProcessWorkers:  # what the pool and Dask workers do, without the processes
+        def run(self, tasks, on_done):  # type: ignore[no-untyped-def]
+            for task in tasks:
+                on_done(task, run_remote(skeleton(task), task.train, task.y_train, task.test,
+                                         task.y_test, threads=2))
+
+    path = write(tmp_path, FAST.replace('"logreg"', '"threaded"').replace(
+        "params = {{ C = 0.5 }}", ""), "threads")
+    with registered(Plugin(), "threads-plugin"):
+        assert run_suite(path, executor="local").ran == 6
+        assert set(seen) == {7}
+        seen.clear()
+        assert run_suite(path, executor=InProcessWorkers(), rerun=True).ran == 6
+        assert set(seen) == {2}

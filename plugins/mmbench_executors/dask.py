@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mmbench.errors import UserError
-from mmbench.executors import THREAD_VARS, run_remote, skeleton
+from mmbench.executors import THREAD_VARS, array_keys, run_remote, skeleton
 from mmbench.runner import CellTask, OnDone
 
 
@@ -98,13 +98,12 @@ class DaskExecutor:
             return shipped[key]
 
         def submit(task: CellTask) -> None:
-            keys = task.feature_keys or {m: f"{id(x)}" for m, x in task.train.items()}
-            split = task.split_key or str(id(task.y_train))
-            train = {m: ship(f"{k}-train", task.train[m]) for m, k in keys.items()}
-            test = {m: ship(f"{k}-test", task.test[m]) for m, k in keys.items()}
+            train_keys, test_keys, ytrain_key, ytest_key = array_keys(task)
+            train = {m: ship(k, task.train[m]) for m, k in train_keys.items()}
+            test = {m: ship(k, task.test[m]) for m, k in test_keys.items()}
             fut = client.submit(
-                run_remote, skeleton(task), train, ship(f"{split}-ytrain", task.y_train),
-                test, ship(f"{split}-ytest", task.y_test), self.threads_per_cell,
+                run_remote, skeleton(task), train, ship(ytrain_key, task.y_train),
+                test, ship(ytest_key, task.y_test), self.threads_per_cell,
                 key=f"mmbench-cell-{task.cell.cell_id}-{run}-{resent.get(task.cell.cell_id, 0)}",
                 retries=self.retries, pure=False)
             running[fut] = task

@@ -1,4 +1,6 @@
-"""The ``local`` executor: cells in this process (``n_jobs = 1``) or a process pool."""
+"""The ``local`` executor: cells in this process (``n_jobs = 1``) or a process pool, whose
+workers map each feature matrix from a shared file instead of receiving it with every cell
+(:mod:`.shared`)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,10 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
-from mmbench.executors import pin_threads, run_remote, skeleton
+from mmbench.executors import array_keys, pin_threads, run_remote, skeleton
 from mmbench.runner import CellTask, OnDone, SerialExecutor
+
+from .shared import Ref, SharedArrays, resolve_all
 
 
 def _start_worker() -> None:
@@ -17,6 +21,12 @@ def _start_worker() -> None:
 
     pin_threads()
     get_catalog()
+
+
+def _run_shared(task: CellTask, train: dict[str, Ref], y_train: Ref, test: dict[str, Ref],
+                y_test: Ref) -> Any:
+    """In a pool worker: map the cell's shared arrays, then run it on one thread."""
+    return run_remote(task, *resolve_all(train, y_train, test, y_test), threads=1)
 
 
 class LocalExecutor:
@@ -30,6 +40,7 @@ class LocalExecutor:
         self.n_jobs = n_jobs
         self.catalog = catalog
         self._pool: Any = None
+        self.shared = SharedArrays()
 
     @property
     def remote(self) -> bool:
@@ -52,13 +63,27 @@ class LocalExecutor:
             # start every worker now, in parallel (the pool spawns lazily, one per submit)
             wait([self._pool.submit(os.getpid) for _ in range(self.n_jobs)])
         pool = self._pool
-        running: dict[Future[Any], CellTask] = {}
+        running: dict[Future[Any], tuple[CellTask, list[str]]] = {}
+
+        def submit(task: CellTask) -> None:
+            train_keys, test_keys, ytrain_key, ytest_key = array_keys(task)
+            share = self.shared.share
+            fut = pool.submit(
+                _run_shared, skeleton(task),
+                {m: share(k, task.train[m]) for m, k in train_keys.items()},
+                share(ytrain_key, task.y_train),
+                {m: share(k, task.test[m]) for m, k in test_keys.items()},
+                share(ytest_key, task.y_test))
+            running[fut] = task, [*train_keys.values(), *test_keys.values(), ytrain_key,
+                                  ytest_key]
 
         def collect(block: bool) -> None:
             done, _ = wait(list(running), timeout=None if block else 0,
                            return_when=FIRST_COMPLETED)
             for fut in done:
-                task = running.pop(fut)
+                task, keys = running.pop(fut)
+                for key in keys:
+                    self.shared.release(key)
                 try:
                     outcome = fut.result()
                 except Exception as exc:  # recorded by on_done; the run goes on
@@ -69,8 +94,7 @@ class LocalExecutor:
 
         try:
             for task in tasks:
-                running[pool.submit(run_remote, skeleton(task), task.train, task.y_train, task.test,
-                                    task.y_test)] = task
+                submit(task)
                 # at most two cells per process in flight: results stream back in order
                 # of completion and memory stays bounded
                 while len(running) >= 2 * self.n_jobs:
@@ -83,6 +107,7 @@ class LocalExecutor:
                 fut.cancel()
             self._pool = None
             pool.shutdown(wait=False, cancel_futures=True)
+            self.shared.close()
             raise
 
     def close(self) -> None:
@@ -90,3 +115,4 @@ class LocalExecutor:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+        self.shared.close()

@@ -93,12 +93,12 @@ class LinearSVM(_Wrapped):
 
 
 class RandomForest(_Wrapped):
-    """Random forest (scikit-learn), all cores."""
+    """Random forest (scikit-learn); ``n_jobs`` cores (all in a serial run, one per worker)."""
 
     def __init__(self, *, n_estimators: int = 200, max_depth: int | None = None,
                  min_samples_leaf: int = 1, max_features: str | float = "sqrt",
                  class_weight: str | None = None, standardize: bool = False,
-                 random_state: int | None = None) -> None:
+                 random_state: int | None = None, n_jobs: int = -1) -> None:
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
@@ -106,6 +106,7 @@ class RandomForest(_Wrapped):
         self.class_weight = class_weight
         self.standardize = standardize
         self.random_state = random_state
+        self.n_jobs = n_jobs
         self._check()
 
     def _make(self) -> Any:
@@ -114,16 +115,16 @@ class RandomForest(_Wrapped):
         return RandomForestClassifier(
             n_estimators=self.n_estimators, max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf, max_features=self.max_features,
-            class_weight=self.class_weight, random_state=self.random_state, n_jobs=-1)
+            class_weight=self.class_weight, random_state=self.random_state, n_jobs=self.n_jobs)
 
 
 class XGBoost(_Wrapped):
-    """Gradient-boosted trees (XGBoost, hist), all cores."""
+    """Gradient-boosted trees (XGBoost, hist); ``n_jobs`` threads (-1: all cores)."""
 
     def __init__(self, *, n_estimators: int = 200, max_depth: int = 6,
                  learning_rate: float = 0.1, subsample: float = 1.0,
                  colsample_bytree: float = 1.0, standardize: bool = False,
-                 random_state: int | None = None) -> None:
+                 random_state: int | None = None, n_jobs: int = -1) -> None:
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -131,6 +132,7 @@ class XGBoost(_Wrapped):
         self.colsample_bytree = colsample_bytree
         self.standardize = standardize
         self.random_state = random_state
+        self.n_jobs = n_jobs
         self._check()
 
     def _check(self) -> None:
@@ -142,6 +144,9 @@ class XGBoost(_Wrapped):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not 0 < value <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+        if not isinstance(self.n_jobs, int) or isinstance(self.n_jobs, bool) or self.n_jobs == 0:
+            raise ValueError(f"n_jobs must be a nonzero integer (-1: all cores), got "
+                             f"{self.n_jobs!r}")
         super()._check()
 
     def _make(self) -> Any:
@@ -151,7 +156,7 @@ class XGBoost(_Wrapped):
             n_estimators=self.n_estimators, max_depth=self.max_depth,
             learning_rate=self.learning_rate, subsample=self.subsample,
             colsample_bytree=self.colsample_bytree, tree_method="hist",
-            random_state=self.random_state or 0, n_jobs=None, verbosity=0)
+            random_state=self.random_state or 0, n_jobs=self.n_jobs, verbosity=0)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> XGBoost:
         # XGBoost wants labels 0..k-1; a training split may miss a class.
