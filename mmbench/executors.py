@@ -58,13 +58,16 @@ def entry_point_plugins() -> set[str]:
     return {ep.name for ep in md.entry_points(group="mmbench")}
 
 
-def require_installed(cells: Iterable[Cell], catalog: Any, executor: str) -> None:
-    """Raise :class:`UserError` if a cell's fusion or classifier comes from a plugin that was
-    registered in this process only, so worker processes could not load it."""
+def require_installed(cells: Iterable[Cell], catalog: Any, executor: str,
+                      featurizers: bool = False) -> None:
+    """Raise :class:`UserError` if a cell's fusion or classifier (and its featurizers, when
+    they run on workers too) comes from a plugin that was registered in this process only, so
+    worker processes could not load it."""
     installed = entry_point_plugins()
     local: dict[str, str] = {}
     for cell in cells:
-        for variant in (cell.fusion, cell.classifier):
+        feats = [f for _, f in cell.featurizers] if featurizers else []
+        for variant in (cell.fusion, cell.classifier, *feats):
             entry = catalog[variant.kind].get(variant.name)
             if entry.plugin not in installed:
                 local[f"{variant.kind} {variant.name!r}"] = entry.plugin

@@ -9,7 +9,9 @@ does (TF-IDF) is fitted on each training split and cached per split.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -55,13 +57,54 @@ def check_features(x: Any, n: int, who: str) -> np.ndarray:
     return x
 
 
-class FeatureProvider:
-    """Features for (featurizer variant, split), computed once and cached."""
+@dataclass(frozen=True)
+class FeaturizeJob:
+    """One featurizer's work, runnable in any process (this one, or a GPU worker of a cluster):
+    build ``variant`` with ``context``, fit it on ``fit_on`` (featurizers with
+    ``fits_on_train``), and transform each of ``parts`` into a float32 matrix."""
 
-    def __init__(self, cache: FeatureCache, catalog: Any, context: Mapping[str, Any]) -> None:
+    variant: Variant
+    context: dict[str, Any]
+    fit_on: Any
+    parts: tuple[Any, ...]
+    who: str
+
+
+def run_job(job: FeaturizeJob, catalog: Any = None) -> list[np.ndarray]:
+    """The matrices of ``job``; any failure is a :class:`FeaturizationError` naming it."""
+    if catalog is None:
+        from .plugins import get_catalog
+
+        catalog = get_catalog()
+    entry = catalog["featurizer"].get(job.variant.name)
+
+    def run(step: Any) -> Any:
+        try:
+            return step()
+        except MmbenchError:
+            raise
+        except Exception as exc:
+            raise FeaturizationError(f"{job.who} failed: {type(exc).__name__}: {exc}") from exc
+
+    feat = instantiate(entry, job.variant, job.context)
+    if job.fit_on is not None:
+        feat = run(lambda: feat.fit(job.fit_on)) or feat
+    return [check_features(run(lambda: feat.transform(part)), len(part), job.who)
+            for part in job.parts]
+
+
+class FeatureProvider:
+    """Features for (featurizer variant, split), computed once and cached.
+
+    Each :class:`FeaturizeJob` runs in this process, or through ``remote`` (an executor that
+    featurizes on its workers); the cache stays in this process either way."""
+
+    def __init__(self, cache: FeatureCache, catalog: Any, context: Mapping[str, Any],
+                 remote: Callable[[FeaturizeJob], list[np.ndarray]] | None = None) -> None:
         self.cache = cache
         self.catalog = catalog
         self.context = dict(context)
+        self.run_job = remote or partial(run_job, catalog=catalog)
         self.computed = 0  # how many matrices were actually computed (not read from cache)
         self._memo: dict[str, np.ndarray] = {}
 
@@ -104,37 +147,25 @@ class FeatureProvider:
         base = self._base_key(data, variant, entry)
         who = f"featurizer {variant.label} on {len(samples)} {modality} samples"
 
-        def run(step: Any) -> np.ndarray:
-            try:
-                return step()
-            except MmbenchError:
-                raise
-            except Exception as exc:
-                raise FeaturizationError(f"{who} failed: {type(exc).__name__}: {exc}") from exc
-
         if not entry.cls.fits_on_train:
-            def transform_all() -> np.ndarray:
-                feat = instantiate(entry, variant, self.context)
-                return check_features(run(lambda: feat.transform(samples)), len(samples), who)
-
-            x = self._compute(FeatureCache.key(**base, scope="all"), transform_all, base)
+            job = FeaturizeJob(variant, self.context, None, (samples,), who)
+            x = self._compute(FeatureCache.key(**base, scope="all"),
+                              lambda: self.run_job(job)[0], base)
             return np.asarray(x[train]), np.asarray(x[test])
 
         split = index_digest(train, test)
         sub = data.subset(train).modalities[modality], data.subset(test).modalities[modality]
-        fitted: list[Any] = []
+        both: list[np.ndarray] = []
 
-        def fit_transform(part: int) -> Any:
+        def part(i: int) -> Callable[[], np.ndarray]:
             def go() -> np.ndarray:
-                if not fitted:
-                    feat = instantiate(entry, variant, self.context)
-                    fitted.append(run(lambda: feat.fit(sub[0])) or feat)
-                out = run(lambda: fitted[0].transform(sub[part]))
-                return check_features(out, len(sub[part]), who)
+                if not both:  # fitted on the training part, both parts transformed at once
+                    both.extend(self.run_job(FeaturizeJob(variant, self.context, sub[0], sub,
+                                                          who)))
+                return both[i]
             return go
 
-        xtr = self._compute(FeatureCache.key(**base, split=split, part="train"),
-                            fit_transform(0), base)
-        xte = self._compute(FeatureCache.key(**base, split=split, part="test"),
-                            fit_transform(1), base)
+        xtr = self._compute(FeatureCache.key(**base, split=split, part="train"), part(0), base)
+        xte = self._compute(FeatureCache.key(**base, split=split, part="test"), part(1), base)
         return np.asarray(xtr), np.asarray(xte)
+

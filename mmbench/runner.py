@@ -134,8 +134,13 @@ class Runner:
         self.store = ResultStore(Path(self.suite.results_dir) / self.suite.name)
         root = Path(self.suite.cache_dir) if self.suite.cache_dir else cache_dir()
         self.device = resolve_device(self.suite.device) if self._needs_device() else "cpu"
-        self.features = FeatureProvider(FeatureCache(root / "features"), catalog,
-                                        {"device": self.device})
+        if getattr(self.executor, "featurizes", False):  # on workers: they resolve "auto"
+            self.features = FeatureProvider(FeatureCache(root / "features"), catalog,
+                                            {"device": self.suite.device},
+                                            remote=self.executor.run_featurize)
+        else:
+            self.features = FeatureProvider(FeatureCache(root / "features"), catalog,
+                                            {"device": self.device})
         self.summary = RunSummary(self.store.root, planned=len(plan.cells))
         sweeps = self.suite.robustness.sweeps() if self.suite.robustness else {}
         self.corrupter = Corrupter(self.features, sweeps) if sweeps else None
@@ -154,6 +159,9 @@ class Runner:
         done = set() if self.rerun else self.store.completed()
         pending = [c for c in self.plan.cells if c.cell_id not in done]
         self.summary.skipped = len(self.plan.cells) - len(pending)
+        prepare = getattr(self.executor, "prepare", None)
+        if pending and prepare is not None:  # connect and check the cluster before anything
+            prepare()
         self.store.write_manifest(self.manifest())
         by_dataset: dict[Variant, list[Cell]] = defaultdict(list)
         for cell in pending:
@@ -336,5 +344,6 @@ def run_suite(path: str | Path, console: Console | None = None, *,
             executor = make_executor(catalog, plan.suite.executor, executor, executor_options)
         if getattr(executor, "remote", False):
             require_installed(plan.cells, catalog,
-                              getattr(executor, "name", type(executor).__name__))
+                              getattr(executor, "name", type(executor).__name__),
+                              featurizers=getattr(executor, "featurizes", False))
     return Runner(plan, catalog, console or Console(), executor=executor, **options).run()

@@ -76,7 +76,7 @@ def dask_command(sub: str) -> list[str]:
 class Cluster:
     """A scheduler and workers as subprocesses, each in its own process group."""
 
-    def __init__(self, root: Path, n_workers: int = 2) -> None:
+    def __init__(self, root: Path, n_workers: int = 2, gpu_worker: bool = False) -> None:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.workers: list[subprocess.Popen[bytes]] = []
         self.root = root
@@ -95,7 +95,8 @@ class Cluster:
             self.workers.append(self._spawn(
                 dask_command("worker") + [self.address, "--nworkers", "1", "--nthreads", "1",
                                           "--host", "127.0.0.1", "--dashboard-address", ":0",
-                                          "--name", f"w{i}"], f"worker{i}"))
+                                          "--name", f"w{i}"]
+                + (["--resources", "GPU=1"] if gpu_worker and i == 1 else []), f"worker{i}"))
         from distributed import Client
 
         with Client(self.address, timeout=30) as client:
@@ -125,8 +126,8 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def shared_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A cluster for tests that leave it whole."""
-    c = Cluster(tmp_path_factory.mktemp("cluster"))
+    """A cluster for tests that leave it whole; its worker ``w1`` says it has a GPU."""
+    c = Cluster(tmp_path_factory.mktemp("cluster"), gpu_worker=True)
     try:
         yield c
     finally:
@@ -343,3 +344,36 @@ def test_cells_side_by_side_get_a_thread_budget(tmp_path: Path) -> None:
         seen.clear()
         assert run_suite(path, executor=InProcessWorkers(), rerun=True).ran == 6
         assert set(seen) == {2}
+
+
+def test_featurizers_run_on_the_worker_with_the_resource(tmp_path: Path,
+                                                         shared_cluster: Cluster) -> None:
+    """``featurize = "workers"``: each featurization runs on the worker offering the asked
+    resource, its matrices come back to the client's cache, and the records equal a run that
+    featurized in the client."""
+    from distributed import Client, get_task_stream
+
+    local = run_suite(write(tmp_path, FAST, "client-features"), executor="local")
+    remote = ('executor = { name = "dask", address = "%s", featurize = "workers", '
+              'resources = { GPU = 1 } }' % shared_cluster.address)
+    body = FAST.replace('cache_dir = "{cache}"', 'cache_dir = "{cache}-workers"')
+    with Client(shared_cluster.address, timeout=30) as client:
+        gpu = [a for a, w in client.scheduler_info()["workers"].items()
+               if w["resources"].get("GPU")]
+        with get_task_stream(client=client) as stream:
+            summary = run_suite(write(tmp_path, body, "worker-features", remote))
+    assert summary.failed == [] and summary.ran == 6
+    # hog-color once for all seeds; tfidf train and test for each seed's split
+    assert summary.features_computed == local.features_computed == 5
+    where = {t["key"]: t["worker"] for t in stream.data
+             if str(t["key"]).startswith("mmbench-featurize-")}
+    # three jobs: hog-color once for all seeds, tfidf fitted on each seed's training split
+    assert len(where) == 3 and set(where.values()) == set(gpu), where
+    assert len(list((tmp_path / "cache-workers" / "features").rglob("*.npy"))) == 5
+    base = records(tmp_path / "results-client-features" / "ex")
+    got = records(tmp_path / "results-worker-features" / "ex")
+    assert {c: r["metrics"] for c, r in got.items()} == {c: r["metrics"] for c, r in base.items()}
+
+    missing = remote.replace("GPU = 1", "TPU = 2")
+    with pytest.raises(UserError, match=r"offers resources TPU=2.*--resources"):
+        run_suite(write(tmp_path, body.replace("-workers", "-tpu"), "tpu", missing))

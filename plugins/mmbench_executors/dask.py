@@ -8,6 +8,9 @@ submitted as they are planned and recorded, in this process, as each finishes
 (up to its ``allowed-failures``), after which it is recorded as failed (``KilledWorker``);
 a cell that raises is retried ``retries`` times. Ctrl-C cancels what is left and closes the
 client (and the cluster it started); finished cells stay recorded.
+
+With ``featurize = "workers"`` featurizers run on the cluster too (on a worker offering
+``resources``, e.g. ``{ GPU = 1 }``), and their matrices come back to this process's cache.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from mmbench.errors import UserError
+from mmbench.errors import MmbenchError, UserError
 from mmbench.executors import THREAD_VARS, array_keys, run_remote, skeleton
+from mmbench.featurize import FeaturizationError, FeaturizeJob, run_job
 from mmbench.runner import CellTask, OnDone
 
 
@@ -30,13 +34,23 @@ class DaskExecutor:
     remote = True
 
     def __init__(self, *, address: str | None = None, retries: int = 1, n_workers: int = 2,
-                 threads_per_cell: int = 1, timeout: float = 30.0) -> None:
+                 threads_per_cell: int = 1, timeout: float = 30.0, featurize: str = "client",
+                 resources: dict[str, float] | None = None) -> None:
         for label, value, low in (("retries", retries, 0), ("n_workers", n_workers, 1),
                                   ("threads_per_cell", threads_per_cell, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{label} must be an integer >= {low}, got {value!r}")
         if address is not None and (not isinstance(address, str) or "://" not in address):
             raise ValueError(f"address must look like tcp://host:8786, got {address!r}")
+        if featurize not in ("client", "workers"):
+            raise ValueError(f"featurize must be 'client' or 'workers', got {featurize!r}")
+        if resources is not None and not (isinstance(resources, dict) and all(
+                isinstance(k, str) and isinstance(v, int | float) and v > 0
+                for k, v in resources.items())):
+            raise ValueError(f"resources must map names to amounts, like {{ GPU = 1 }}, got "
+                             f"{resources!r}")
+        self.featurize = featurize
+        self.resources = dict(resources or {})
         self.address = address
         self.retries = retries
         self.n_workers = n_workers
@@ -66,9 +80,52 @@ class DaskExecutor:
                               "distributed.nanny.pre-spawn-environ": pinned}):
             self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
                                          processes=True, dashboard_address=None,
-                                         silence_logs=logging.ERROR)
+                                         silence_logs=logging.ERROR,
+                                         resources=self.resources or None)
         self._client = Client(self._cluster, timeout=self.timeout)
         return self._client
+
+    @property
+    def featurizes(self) -> bool:
+        """Whether featurizers run on the workers (``featurize = "workers"``)."""
+        return self.featurize == "workers"
+
+    def prepare(self) -> None:
+        """Connect before the run starts, and check that featurization can be placed."""
+        client = self._connect()
+        if self.featurizes:
+            self._require_resources(client)
+
+    def run_featurize(self, job: FeaturizeJob) -> list[Any]:
+        """Compute a featurization on a worker offering ``resources`` (say a GPU: start it
+        with ``dask worker ADDRESS --resources GPU=1``); its matrices come back here."""
+        client = self._connect()
+        [data] = client.scatter([job], hash=False)
+        fut = client.submit(run_job, data, resources=self.resources or None, pure=False,
+                            retries=self.retries,
+                            key=f"mmbench-featurize-{job.variant.name}-{uuid.uuid4().hex[:8]}")
+        try:
+            return fut.result()
+        except MmbenchError:
+            raise
+        except Exception as exc:  # a killed worker, a lost connection
+            raise FeaturizationError(
+                f"{job.who} failed on the cluster: {type(exc).__name__}: {exc}") from exc
+        finally:
+            fut.release()
+            data.release()
+
+    def _require_resources(self, client: Any) -> None:
+        if not self.resources:
+            return
+        workers = client.scheduler_info()["workers"].values()
+        if not any(all(w.get("resources", {}).get(k, 0) >= v for k, v in self.resources.items())
+                   for w in workers):
+            wanted = " ".join(f"{k}={v:g}" for k, v in self.resources.items())
+            raise UserError(
+                f"no worker of the Dask cluster offers resources {wanted}, so featurization "
+                f"could never start; start one with `dask worker ADDRESS --resources "
+                f"\"{wanted}\"` or drop 'resources' from the executor options")
 
     def close(self) -> None:
         """Close the client, and the LocalCluster if this executor started one."""
