@@ -217,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(message: str) -> str:
+    """A user error on one line: a message that spans lines (a plugin's, say) joined with " | "."""
+    return " | ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
@@ -231,6 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SuiteError as exc:
         if args.debug:
             raise
+        if len(exc.problems) == 1:  # one problem, one line
+            problem = one_line(exc.problems[0])
+            err.print(f"[red]invalid suite[/] {escape(exc.path)}: {escape(problem)}",
+                      highlight=False, soft_wrap=True)
+            return EXIT_USER
         err.print(f"[red]invalid suite[/] {escape(exc.path)}:", highlight=False)
         for problem in exc.problems:
             err.print(f"  {escape(problem)}", highlight=False)
@@ -238,7 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         if args.debug:
             raise
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        err.print(f"[red]error:[/] {escape(one_line(str(exc)))}", highlight=False,
+                  soft_wrap=True)
         return EXIT_USER
     except KeyboardInterrupt:
         err.print("interrupted; finished cells are recorded, re-run to continue")
