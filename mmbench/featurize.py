@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .cache import FeatureCache
-from .errors import MmbenchError
+from .errors import MmbenchError, PluginOutputError
 from .plan import Variant
 from .protocols import MultimodalData
 from .registry import CONTEXT_PARAMS, Entry, build
@@ -43,15 +43,28 @@ def instantiate(entry: Entry, variant: Variant, context: Mapping[str, Any]) -> A
     return build(entry, params)
 
 
-def check_features(x: Any, n: int, who: str) -> np.ndarray:
-    """``x`` as float32[n, D], or a FeaturizationError naming the featurizer."""
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[0] != n:
-        raise FeaturizationError(f"{who} returned shape {x.shape}; expected ({n}, D)")
+def check_features(x: Any, n: int, who: str, index: np.ndarray | None = None) -> np.ndarray:
+    """``x`` as float32[n, D], or a :class:`PluginOutputError` naming the featurizer and, for
+    NaN or inf, the first offending samples (their dataset indices: ``index[row]`` when the
+    rows are a subset)."""
+    try:
+        x = np.asarray(x)
+        ok = x.ndim == 2 and x.shape[0] == n and x.dtype.kind in "biuf"
+    except Exception:  # something that is not array-like at all
+        ok = False
+    if not ok:
+        shape = getattr(x, "shape", type(x).__name__)
+        raise PluginOutputError(f"{who} returned {shape} {getattr(x, 'dtype', '')}; expected "
+                                f"a float32 ({n}, D) matrix (one row per sample)")
     x = x.astype(np.float32, copy=False)
     if not np.isfinite(x).all():
-        bad = np.flatnonzero(~np.isfinite(x).all(axis=1))[:5].tolist()
-        raise FeaturizationError(f"{who} returned non-finite features (rows {bad}...)")
+        rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
+        rows = rows if index is None else np.asarray(index)[rows]
+        shown = ", ".join(str(i) for i in rows[:5]) + (" ..." if len(rows) > 5 else "")
+        raise PluginOutputError(
+            f"{who} returned NaN or inf features for {len(rows)} of {n} samples (sample "
+            f"index {shown}); nothing was cached or recorded for it: fix the featurizer or "
+            f"those samples")
     return x
 
 
@@ -102,7 +115,8 @@ class FeatureProvider:
         modality = entry.cls.modality
         samples = data.modalities[modality]
         base = self._base_key(data, variant, entry)
-        who = f"featurizer {variant.label} on {len(samples)} {modality} samples"
+        who = (f"featurizer {variant.label} (plugin {entry.plugin}) on {len(samples)} {modality} "
+               f"samples")
 
         def run(step: Any) -> np.ndarray:
             try:
@@ -130,7 +144,7 @@ class FeatureProvider:
                     feat = instantiate(entry, variant, self.context)
                     fitted.append(run(lambda: feat.fit(sub[0])) or feat)
                 out = run(lambda: fitted[0].transform(sub[part]))
-                return check_features(out, len(sub[part]), who)
+                return check_features(out, len(sub[part]), who, (train, test)[part])
             return go
 
         xtr = self._compute(FeatureCache.key(**base, split=split, part="train"),
