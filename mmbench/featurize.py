@@ -19,6 +19,7 @@ from .errors import MmbenchError, PluginOutputError
 from .plan import Variant
 from .protocols import MultimodalData
 from .registry import CONTEXT_PARAMS, Entry, build
+from .resources import check_featurization_memory
 
 
 class FeaturizationError(MmbenchError):
@@ -81,6 +82,11 @@ class FeatureProvider:
     def _entry(self, variant: Variant) -> Entry:
         return self.catalog["featurizer"].get(variant.name)
 
+    @staticmethod
+    def _check_memory(feat: Any, samples: Any, who: str, entry: Entry) -> None:
+        """Refuse, before computing, a featurization whose estimate exceeds free memory."""
+        check_featurization_memory(feat, samples, who, "batch_size" in entry.params)
+
     def _base_key(self, data: MultimodalData, variant: Variant, entry: Entry) -> dict[str, Any]:
         return {
             "dataset": data.fingerprint,
@@ -129,6 +135,7 @@ class FeatureProvider:
         if not entry.cls.fits_on_train:
             def transform_all() -> np.ndarray:
                 feat = instantiate(entry, variant, self.context)
+                self._check_memory(feat, samples, who, entry)
                 return check_features(run(lambda: feat.transform(samples)), len(samples), who)
 
             x = self._compute(FeatureCache.key(**base, scope="all"), transform_all, base)
@@ -142,6 +149,7 @@ class FeatureProvider:
             def go() -> np.ndarray:
                 if not fitted:
                     feat = instantiate(entry, variant, self.context)
+                    self._check_memory(feat, sub[0], who, entry)
                     fitted.append(run(lambda: feat.fit(sub[0])) or feat)
                 out = run(lambda: fitted[0].transform(sub[part]))
                 return check_features(out, len(sub[part]), who, (train, test)[part])
