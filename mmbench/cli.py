@@ -1,7 +1,9 @@
 """The ``mmbench`` command: run, validate, plugins, leaderboard.
 
 User errors print one line (no traceback unless ``--debug``) and exit with code 2; a run whose
-cells failed exits with code 1 after recording everything else.
+cells failed exits with code 1 after recording everything else. Bad input met mid-run (a plugin
+breaking its contract, too little memory, a full disk) is a user error too: the cells it
+touched are not recorded, the others are.
 """
 
 from __future__ import annotations

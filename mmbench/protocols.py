@@ -94,6 +94,11 @@ class Featurizer(Protocol):
     not). When it is False the runner featurizes all samples once and reuses the matrix for
     every split; when True it calls ``fit`` on each training split and caches per split.
     ``version`` is part of the cache key: bump it whenever the features change.
+
+    Optional: ``output_dim`` (D, when known before running) and ``memory_estimate(samples)
+    -> {part: bytes}`` (peak memory beyond the output matrix, e.g. one batch's activations);
+    the runner refuses a featurization whose estimate exceeds the memory available
+    (:mod:`mmbench.resources`).
     """
 
     modality: ClassVar[str]
