@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-from .errors import SuiteError, UserError
+from .errors import SuiteError, UserError, is_disk_full
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
@@ -259,6 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        if is_disk_full(exc):  # a write outside mmbench's own (which say their path)
+            where = f" while writing {exc.filename}" if getattr(exc, "filename", None) else ""
+            err.print(f"[red]error:[/] disk full{escape(where)}: free space and run again; "
+                      "finished cells are kept", highlight=False, soft_wrap=True)
+            return EXIT_USER
         err.print(f"[red]error:[/] {type(exc).__name__}: {escape(str(exc))} "
                   "(run with --debug for the traceback)", highlight=False)
         return EXIT_FAILED

@@ -467,6 +467,9 @@ CASES = [
     Case("seed-bool", suite_case(
         lambda: edit(BASE, "seeds = [0]", "seeds = [true]"), "seeds[0]", "valid integer, got True",
         line="seeds =")),
+    Case("seed-negative", suite_case(
+        lambda: edit(BASE, "seeds = [0]", "seeds = [-1]"), "seeds[0]",
+        "greater than or equal to 0, got -1", line="seeds =")),
     Case("data-folder-missing", no_data_folder),
     Case("truncated-jpeg", cifar_case(truncated_jpeg)),
     Case("image-wrong-size", cifar_case(wrong_size)),

@@ -219,3 +219,30 @@ def test_disk_full_while_caching_features(tmp_path: Path, monkeypatch: pytest.Mo
     assert not [f for f in files(tmp_path / "cache") if ".tmp" in f or f.startswith(".")]
     assert not [f for f in files(tmp_path / "cache") if Path(f).name.startswith(".")]
     assert not (tmp_path / "results" / "res" / "cells").exists()
+
+
+def test_disk_full_elsewhere_is_still_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A full disk met outside mmbench's own writes (e.g. a plugin's cache) is exit 2 too."""
+    from mmbench_cifar10 import images
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "x.npy"))
+
+    monkeypatch.setattr(images.np, "save", full)
+    suite = tmp_path / "suite.toml"
+    data = tmp_path / "data" / "cifar10" / "test" / "cat"
+    data.mkdir(parents=True)
+    from PIL import Image
+
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(data / "0000.jpg")
+    (data.parents[1] / "captions.csv").write_text(
+        "path,label,caption,primer_caption,test_index\ntest/cat/0000.jpg,cat,a cat,A cat.,0\n")
+    suite.write_text(f'name = "full"\nresults_dir = "{tmp_path / "results"}"\n'
+                     f'[[datasets]]\nname = "cifar10"\n'
+                     f'params = {{ data_dir = "{tmp_path / "data"}", download = false }}\n'
+                     f'[[featurizers]]\nname = "pixels"\n[[classifiers]]\nname = "logreg"\n')
+    assert main(["run", str(suite)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line == f"error: disk full while writing {tmp_path / 'x.npy'}: free space and run " \
+                   "again; finished cells are kept"
