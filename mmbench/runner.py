@@ -160,6 +160,7 @@ class Runner:
         self.host = machine()
         self._data: dict[Variant, MultimodalData] = {}
         self._manifest_written = False  # written before the run's first record (see _write)
+        self._logged: set[str] = set()  # problems of cells not recorded, logged once each
 
     def _needs_device(self) -> bool:
         """Whether any planned plugin takes a ``device`` (resolving ``auto`` imports torch)."""
@@ -207,7 +208,8 @@ class Runner:
         if isinstance(exc, DiskFullError) or self.fail_fast:
             raise exc
         message = str(exc)
-        if all(message != m for _, m in self.summary.not_recorded):  # each problem logged once
+        if message not in self._logged:
+            self._logged.add(message)
             self.reporter.log(f"[red]NOT RECORDED[/] {escape(describe(cell))} (and any other "
                               f"cell with this problem): {escape(message)}")
         self.summary.not_recorded.append((cell, message))
@@ -286,7 +288,9 @@ class Runner:
                         if isinstance(exc, DiskFullError):
                             raise
                         failures[fvariant] = exc
-                        self.reporter.log(f"[red]featurization failed:[/] {escape(str(exc))}")
+                        if not isinstance(exc, UserError):  # those are logged as not recorded
+                            self.reporter.log(f"[red]featurization failed:[/] "
+                                              f"{escape(str(exc))}")
                 error = failures[fvariant]
                 break
             task = CellTask(cell, views_tr, data.y[train], views_te, data.y[test], test,

@@ -72,6 +72,15 @@ class ExtraColumn(LogisticRegression):
         return np.hstack([p, np.zeros((len(p), 1))])
 
 
+class NanRows(LogisticRegression):
+    """predict_proba with NaN in test rows 0 and 5."""
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        p = super().predict_proba(X)
+        p[[0, 5]] = np.nan
+        return p
+
+
 class DropsAClass(FusionBase):
     """A fusion whose predict_proba forgets the last class."""
 
@@ -90,7 +99,7 @@ class DropsAClass(FusionBase):
 BROKEN = types.SimpleNamespace(
     mmbench_register_featurizers=mmbench.hookimpl(lambda register: register(NanText, "nan-text")),
     mmbench_register_classifiers=mmbench.hookimpl(
-        lambda register: register(ExtraColumn, "extra-column")),
+        lambda register: (register(ExtraColumn, "extra-column"), register(NanRows, "nan-rows"))),
     mmbench_register_fusions=mmbench.hookimpl(
         lambda register: register(DropsAClass, "drops-a-class")),
 )
@@ -491,6 +500,11 @@ CASES = [
         lambda: edit(BASE, 'name = "logreg"', 'name = "extra-column"'),
         "classifier extra-column (plugin broken-test-plugin)",
         "ExtraColumn.predict_proba returned shape (12, 4); expected (12, 3)",
+        "3 cell(s) not recorded")),
+    Case("classifier-proba-nan", run_case(
+        lambda: edit(BASE, 'name = "logreg"', 'name = "nan-rows"'),
+        "classifier nan-rows (plugin broken-test-plugin)",
+        "predict_proba returned NaN or inf for 2 of 12 test rows (row 0, 5)",
         "3 cell(s) not recorded")),
     Case("fusion-proba-shape", run_case(
         lambda: edit(BASE, 'name = "concat"', 'name = "drops-a-class"'),
