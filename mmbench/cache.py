@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import DiskFullError, is_disk_full
+
 
 def _sha256(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).view(np.uint8).data).hexdigest()
@@ -32,8 +34,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise DiskFullError(path) from exc
         raise
 
 
@@ -84,8 +88,10 @@ class FeatureCache:
             with os.fdopen(fd, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(array))
             os.replace(tmp, npy)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if is_disk_full(exc):
+                raise DiskFullError(npy) from exc
             raise
         info = {**(meta or {}), "sha256": _sha256(array), "shape": list(array.shape),
                 "dtype": str(array.dtype)}

@@ -15,6 +15,7 @@ import numpy as np
 
 from .featurize import instantiate
 from .cost import PeakRSS
+from .errors import PluginOutputError
 from .metrics import SCALAR_METRICS, compute_metrics
 from .plan import Cell
 from .protocols import Views
@@ -69,17 +70,18 @@ def evaluate_cell(
         return instantiate(clf_entry, cell.classifier, context)
 
     fusion = instantiate(fusion_entry, cell.fusion, context)
+    who = (f"fusion {cell.fusion.label} (plugin {fusion_entry.plugin}) with classifier "
+           f"{cell.classifier.label} (plugin {clf_entry.plugin})")
     t0 = time.perf_counter()
-    with PeakRSS() as peak:
-        fusion.fit(train, y_train, make_classifier)
-    t1 = time.perf_counter()
-    proba = np.asarray(fusion.predict_proba(test), dtype=np.float64)
+    try:
+        with PeakRSS() as peak:
+            fusion.fit(train, y_train, make_classifier)
+        t1 = time.perf_counter()
+        proba = fusion.predict_proba(test)
+    except PluginOutputError as exc:  # e.g. a classifier's probabilities, checked in a fusion
+        raise PluginOutputError(f"{who}: {exc}") from exc
     t2 = time.perf_counter()
-    if proba.shape != (len(y_test), n_classes):
-        raise ValueError(
-            f"fusion {cell.fusion.label} returned probabilities of shape {proba.shape}; "
-            f"expected ({len(y_test)}, {n_classes})"
-        )
+    proba = check_proba(proba, len(y_test), n_classes, who)
     y_pred = proba.argmax(axis=1)
     metrics = compute_metrics(y_test, y_pred, n_classes)
     metrics["ci"] = metric_intervals(y_test, y_pred, n_classes)
@@ -95,6 +97,26 @@ def evaluate_cell(
         worker={"host": socket.gethostname(), "pid": os.getpid(), "started": started,
                 "finished": time.time()},
     )
+
+
+def check_proba(proba: Any, n: int, n_classes: int, who: str) -> np.ndarray:
+    """``proba`` as float64[n, n_classes] of finite values, or a :class:`PluginOutputError`
+    saying what ``who`` returned instead (the cell is then not recorded)."""
+    try:
+        out = np.asarray(proba, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise PluginOutputError(f"{who}: predict_proba returned {type(proba).__name__}, not "
+                                f"numbers ({exc}); expected float[{n}, {n_classes}]") from exc
+    if out.shape != (n, n_classes):
+        raise PluginOutputError(
+            f"{who}: predict_proba returned shape {out.shape}; expected ({n}, {n_classes}): one "
+            f"row per test sample, one column per class in label order")
+    bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+    if len(bad):
+        raise PluginOutputError(
+            f"{who}: predict_proba returned NaN or inf for {len(bad)} of {n} test rows (row "
+            f"{', '.join(str(i) for i in bad[:5])}{' ...' if len(bad) > 5 else ''})")
+    return out
 
 
 def score_robust(fusion: Any, robust: RobustViews, y_test: np.ndarray, n_classes: int,

@@ -1,7 +1,9 @@
 """The ``mmbench`` command: run, validate, plugins, leaderboard.
 
 User errors print one line (no traceback unless ``--debug``) and exit with code 2; a run whose
-cells failed exits with code 1 after recording everything else.
+cells failed exits with code 1 after recording everything else. Bad input met mid-run (a plugin
+breaking its contract, too little memory, a full disk) is a user error too: the cells it
+touched are not recorded, the others are.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-from .errors import SuiteError, UserError
+from .errors import SuiteError, UserError, is_disk_full
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
@@ -217,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(message: str) -> str:
+    """A user error on one line: a message that spans lines (a plugin's, say) joined with " | "."""
+    return " | ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
@@ -231,6 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SuiteError as exc:
         if args.debug:
             raise
+        if len(exc.problems) == 1:  # one problem, one line
+            problem = one_line(exc.problems[0])
+            err.print(f"[red]invalid suite[/] {escape(exc.path)}: {escape(problem)}",
+                      highlight=False, soft_wrap=True)
+            return EXIT_USER
         err.print(f"[red]invalid suite[/] {escape(exc.path)}:", highlight=False)
         for problem in exc.problems:
             err.print(f"  {escape(problem)}", highlight=False)
@@ -238,7 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         if args.debug:
             raise
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        err.print(f"[red]error:[/] {escape(one_line(str(exc)))}", highlight=False,
+                  soft_wrap=True)
         return EXIT_USER
     except KeyboardInterrupt:
         err.print("interrupted; finished cells are recorded, re-run to continue")
@@ -246,6 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        if is_disk_full(exc):  # a write outside mmbench's own (which say their path)
+            where = f" while writing {exc.filename}" if getattr(exc, "filename", None) else ""
+            err.print(f"[red]error:[/] disk full{escape(where)}: free space and run again; "
+                      "finished cells are kept", highlight=False, soft_wrap=True)
+            return EXIT_USER
         err.print(f"[red]error:[/] {type(exc).__name__}: {escape(str(exc))} "
                   "(run with --debug for the traceback)", highlight=False)
         return EXIT_FAILED

@@ -39,3 +39,35 @@ class PluginContractError(MmbenchError):
 
 class DataMissingError(UserError):
     """Data that is needed is neither on disk nor downloadable."""
+
+
+class PluginOutputError(UserError):
+    """A plugin returned something that breaks its contract (a wrong shape, NaN or inf); the
+    message names the plugin. The runner records no result for the cells it affects."""
+
+
+class ResourceError(UserError):
+    """Work that would not fit: a featurization's memory, a write's disk space."""
+
+
+class DiskFullError(ResourceError):
+    """A write ran out of disk space (or quota); the half-written file was removed."""
+
+    def __init__(self, path: object) -> None:
+        self.path = str(path)
+        super().__init__(
+            f"disk full while writing {path}: nothing half-written was left there; free space "
+            f"on that disk (or point results_dir / cache_dir / MMBENCH_CACHE_DIR elsewhere) and "
+            f"run again: finished cells are kept and only the missing ones run"
+        )
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is an out-of-space (or out-of-quota) error from the operating system."""
+    import errno
+
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+class MemoryLimitError(ResourceError):
+    """A featurization's estimated memory exceeds what is available; nothing was computed."""

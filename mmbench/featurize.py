@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from .cache import FeatureCache
-from .errors import MmbenchError
+from .errors import MmbenchError, PluginOutputError
 from .plan import Variant
 from .protocols import MultimodalData
 from .registry import CONTEXT_PARAMS, Entry, build
+from .resources import check_featurization_memory
 
 
 class FeaturizationError(MmbenchError):
@@ -45,15 +46,28 @@ def instantiate(entry: Entry, variant: Variant, context: Mapping[str, Any]) -> A
     return build(entry, params)
 
 
-def check_features(x: Any, n: int, who: str) -> np.ndarray:
-    """``x`` as float32[n, D], or a FeaturizationError naming the featurizer."""
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[0] != n:
-        raise FeaturizationError(f"{who} returned shape {x.shape}; expected ({n}, D)")
+def check_features(x: Any, n: int, who: str, index: np.ndarray | None = None) -> np.ndarray:
+    """``x`` as float32[n, D], or a :class:`PluginOutputError` naming the featurizer and, for
+    NaN or inf, the first offending samples (their dataset indices: ``index[row]`` when the
+    rows are a subset)."""
+    try:
+        x = np.asarray(x)
+        ok = x.ndim == 2 and x.shape[0] == n and x.dtype.kind in "biuf"
+    except Exception:  # something that is not array-like at all
+        ok = False
+    if not ok:
+        shape = getattr(x, "shape", type(x).__name__)
+        raise PluginOutputError(f"{who} returned {shape} {getattr(x, 'dtype', '')}; expected "
+                                f"a float32 ({n}, D) matrix (one row per sample)")
     x = x.astype(np.float32, copy=False)
     if not np.isfinite(x).all():
-        bad = np.flatnonzero(~np.isfinite(x).all(axis=1))[:5].tolist()
-        raise FeaturizationError(f"{who} returned non-finite features (rows {bad}...)")
+        rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
+        rows = rows if index is None else np.asarray(index)[rows]
+        shown = ", ".join(str(i) for i in rows[:5]) + (" ..." if len(rows) > 5 else "")
+        raise PluginOutputError(
+            f"{who} returned NaN or inf features for {len(rows)} of {n} samples (sample "
+            f"index {shown}); nothing was cached or recorded for it: fix the featurizer or "
+            f"those samples")
     return x
 
 
@@ -68,6 +82,8 @@ class FeaturizeJob:
     fit_on: Any
     parts: tuple[Any, ...]
     who: str
+    #: each part's dataset indices (None: all samples), to name samples with bad features
+    index: tuple[np.ndarray | None, ...] = ()
 
 
 def run_job(job: FeaturizeJob, catalog: Any = None) -> list[np.ndarray]:
@@ -87,10 +103,14 @@ def run_job(job: FeaturizeJob, catalog: Any = None) -> list[np.ndarray]:
             raise FeaturizationError(f"{job.who} failed: {type(exc).__name__}: {exc}") from exc
 
     feat = instantiate(entry, job.variant, job.context)
+    # refused before computing if the estimate exceeds the memory of the process that runs it
+    check_featurization_memory(feat, job.parts[0] if job.fit_on is None else job.fit_on,
+                               job.who, "batch_size" in entry.params)
     if job.fit_on is not None:
         feat = run(lambda: feat.fit(job.fit_on)) or feat
-    return [check_features(run(lambda: feat.transform(part)), len(part), job.who)
-            for part in job.parts]
+    index = job.index or (None,) * len(job.parts)
+    return [check_features(run(lambda: feat.transform(part)), len(part), job.who, rows)
+            for part, rows in zip(job.parts, index)]
 
 
 class FeatureProvider:
@@ -145,7 +165,8 @@ class FeatureProvider:
         modality = entry.cls.modality
         samples = data.modalities[modality]
         base = self._base_key(data, variant, entry)
-        who = f"featurizer {variant.label} on {len(samples)} {modality} samples"
+        who = (f"featurizer {variant.label} (plugin {entry.plugin}) on {len(samples)} {modality} "
+               f"samples")
 
         if not entry.cls.fits_on_train:
             job = FeaturizeJob(variant, self.context, None, (samples,), who)
@@ -161,7 +182,7 @@ class FeatureProvider:
             def go() -> np.ndarray:
                 if not both:  # fitted on the training part, both parts transformed at once
                     both.extend(self.run_job(FeaturizeJob(variant, self.context, sub[0], sub,
-                                                          who)))
+                                                          who, (train, test))))
                 return both[i]
             return go
 

@@ -139,6 +139,15 @@ def _variants(
                 f"{kind} {entry.name!r}; valid: {valid}"
             )
         return []
+    empty = [p for p, v in spec.params.items() if v == []]
+    if empty:
+        for p in empty:
+            problems.append(
+                f"{loaded.locate((*loc, 'params', p))}: empty sweep {p} = [] for {kind} "
+                f"{entry.name!r}: it gives no variant, so no cell; list at least one value "
+                f"(an empty list as the value itself is written [[]])"
+            )
+        return []
     out = []
     for params in expand_params(spec.params):
         try:
@@ -159,10 +168,11 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
         for variant, inst in _variants("dataset", spec, ("datasets", i), catalog, problems, loaded):
             datasets.append((variant, inst, spec))
     featurizers = []
+    featurizers_ok = True  # False: a featurizer entry is broken (already a problem)
     for i, spec in enumerate(suite.featurizers):
-        for variant, inst in _variants(
-            "featurizer", spec, ("featurizers", i), catalog, problems, loaded
-        ):
+        expanded = _variants("featurizer", spec, ("featurizers", i), catalog, problems, loaded)
+        featurizers_ok = featurizers_ok and bool(expanded)
+        for variant, inst in expanded:
             featurizers.append((variant, inst, i))
     fusions = []
     for i, fspec in enumerate(suite.fusions):
@@ -209,11 +219,13 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
                 continue
             unfed = [m for m in wanted if m not in by_modality]
             if unfed or len(wanted) < finst.min_modalities:
-                problems.append(
-                    f"{loaded.locate(('fusions', i))}: fusion {fvariant.name!r} needs "
-                    f"{finst.min_modalities} modalities with a featurizer; the suite gives "
-                    f"{[m for m in wanted if m in by_modality]} (add featurizers for {unfed})"
-                )
+                if featurizers_ok:  # else it follows from the broken featurizer entry
+                    problems.append(
+                        f"{loaded.locate(('fusions', i))}: fusion {fvariant.name!r} needs "
+                        f"{finst.min_modalities} modalities with a featurizer; the suite gives "
+                        f"{[m for m in wanted if m in by_modality]} (add featurizers for "
+                        f"{unfed})"
+                    )
                 continue
             check = getattr(finst, "check_dims", None)
             if check is not None:
@@ -234,6 +246,9 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
                              strategy, level, clf, options)
                     )
     problems = problems or unpaired(catalog, loaded, classifiers, cells)
+    if not problems and not cells:
+        problems.append("the suite plans no cell: its only tables and accepts rules leave no "
+                        "(featurizers, fusion, classifier) combination; loosen them")
     if problems:
         raise SuiteError(str(loaded.path), list(dict.fromkeys(problems)))
     unique = list({c.cell_id: c for c in cells}.values())

@@ -20,6 +20,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from .errors import PluginOutputError
+
 #: Modality names used by the built-in plugins. Others are allowed (any string).
 IMAGE = "image"
 TEXT = "text"
@@ -92,6 +94,11 @@ class Featurizer(Protocol):
     not). When it is False the runner featurizes all samples once and reuses the matrix for
     every split; when True it calls ``fit`` on each training split and caches per split.
     ``version`` is part of the cache key: bump it whenever the features change.
+
+    Optional: ``output_dim`` (D, when known before running) and ``memory_estimate(samples)
+    -> {part: bytes}`` (peak memory beyond the output matrix, e.g. one batch's activations);
+    the runner refuses a featurization whose estimate exceeds the memory available
+    (:mod:`mmbench.resources`).
     """
 
     modality: ClassVar[str]
@@ -189,7 +196,8 @@ class FusionBase:
     def _full_proba(self, clf: Classifier, X: np.ndarray) -> np.ndarray:
         """``clf.predict_proba(X)`` widened to all ``n_classes_`` columns (a class absent from
         a training split gets probability 0)."""
-        return expand_proba(clf.predict_proba(X), clf.classes_, self.n_classes_)
+        return expand_proba(clf.predict_proba(X), clf.classes_, self.n_classes_, len(X),
+                            f"classifier {type(clf).__name__}")
 
     def fit(self, views: Views, y: np.ndarray, make_classifier: MakeClassifier) -> FusionBase:
         raise NotImplementedError  # pragma: no cover - abstract
@@ -198,9 +206,20 @@ class FusionBase:
         raise NotImplementedError  # pragma: no cover - abstract
 
 
-def expand_proba(proba: np.ndarray, classes: Sequence[int], n_classes: int) -> np.ndarray:
-    """Place ``proba``'s columns (one per entry of ``classes``) into ``n_classes`` columns."""
+def expand_proba(proba: np.ndarray, classes: Sequence[int], n_classes: int,
+                 n_rows: int | None = None, who: str = "classifier") -> np.ndarray:
+    """Place ``proba``'s columns (one per entry of ``classes``) into ``n_classes`` columns;
+    a :class:`~mmbench.errors.PluginOutputError` when ``proba`` has another shape (or not
+    ``n_rows`` rows)."""
     classes = np.asarray(classes, dtype=int)
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape[1] != len(classes) or (
+            n_rows is not None and proba.shape[0] != n_rows):
+        rows = "n_samples" if n_rows is None else n_rows
+        raise PluginOutputError(
+            f"{who}.predict_proba returned shape {proba.shape}; expected ({rows}, "
+            f"{len(classes)}): one row per sample, one column per entry of classes_ "
+            f"{classes.tolist()}")
     if len(classes) == n_classes and np.array_equal(classes, np.arange(n_classes)):
         return np.asarray(proba, dtype=np.float64)
     out = np.zeros((proba.shape[0], n_classes), dtype=np.float64)

@@ -71,7 +71,13 @@ class ResultStore:
                                 test_index=test_index)
             atomic_write_bytes(self.pred_dir / f"{cell_id}.npz", buf.getvalue())
         path = self.record_path(cell_id)
-        atomic_write_bytes(path, json.dumps(record, indent=1, default=_json_default).encode())
+        try:
+            atomic_write_bytes(path, json.dumps(record, indent=1, default=_json_default).encode())
+        except BaseException:
+            if y_pred is not None:  # no predictions without their record: the cell is missing
+                (self.pred_dir / f"{cell_id}.npz").unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
+            raise
         return path
 
     def records(self) -> Iterator[dict[str, Any]]:

@@ -132,7 +132,7 @@ class Corrupter:
                 raise
             except Exception as exc:
                 raise FeaturizationError(f"{who} failed: {type(exc).__name__}: {exc}") from exc
-            return check_features(x, len(samples), who)
+            return check_features(x, len(samples), who, test)
 
         return np.asarray(provider._compute(key, compute, base))
 

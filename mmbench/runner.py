@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from .cache import FeatureCache
 from .cell import CellOutcome, evaluate_cell
-from .errors import MmbenchError
+from .errors import DiskFullError, MmbenchError, UserError
 from .featurize import FeatureProvider, index_digest, instantiate
 from .paths import cache_dir
 from .plan import Cell, Plan, Variant, plan_suite, short_hash
@@ -31,6 +31,21 @@ from .suite import load_suite
 
 class CellFailed(MmbenchError):
     """A cell failed and the run was asked to stop at the first failure (``--fail-fast``)."""
+
+
+class CellsNotRecorded(UserError):
+    """Bad input met during the run (data that does not load, a plugin breaking its contract,
+    a featurization too big for memory): the cells it touched were not recorded, every other
+    cell was. Raised at the end of the run; the message is the first problem's."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        self.summary = summary
+        problems = list(dict.fromkeys(message for _, message in summary.not_recorded))
+        more = f" (and {len(problems) - 1} other problem(s), logged above)" if problems[1:] else ""
+        super().__init__(
+            f"{problems[0].rstrip('. ')}{more}. {len(summary.not_recorded)} cell(s) not "
+            f"recorded, {summary.ran + len(summary.failed)} recorded this run; fix the input "
+            f"and run again to add the missing cells")
 
 
 @dataclass
@@ -87,6 +102,8 @@ class RunSummary:
     skipped: int = 0
     ran: int = 0
     failed: list[tuple[Cell, str]] = field(default_factory=list)
+    #: cells met by a user error (bad data, a plugin's contract broken): nothing recorded
+    not_recorded: list[tuple[Cell, str]] = field(default_factory=list)
     features_computed: int = 0
     seconds: float = 0.0
 
@@ -147,6 +164,8 @@ class Runner:
         self.sha = git_sha()
         self.host = machine()
         self._data: dict[Variant, MultimodalData] = {}
+        self._manifest_written = False  # written before the run's first record (see _write)
+        self._logged: set[str] = set()  # problems of cells not recorded, logged once each
 
     def _needs_device(self) -> bool:
         """Whether any planned plugin takes a ``device`` (resolving ``auto`` imports torch)."""
@@ -162,7 +181,6 @@ class Runner:
         prepare = getattr(self.executor, "prepare", None)
         if pending and prepare is not None:  # connect and check the cluster before anything
             prepare()
-        self.store.write_manifest(self.manifest())
         by_dataset: dict[Variant, list[Cell]] = defaultdict(list)
         for cell in pending:
             by_dataset[cell.dataset].append(cell)
@@ -177,7 +195,33 @@ class Runner:
                     close()
         self.summary.features_computed = self.features.computed
         self.summary.seconds = time.perf_counter() - start
+        if self.summary.not_recorded:
+            raise CellsNotRecorded(self.summary)
+        self._write_manifest()  # also when every cell was already recorded
         return self.summary
+
+    def _write_manifest(self) -> None:
+        """The run's provenance, once per run, before its first record: a run stopped by bad
+        input before it records anything leaves the results folder as it was."""
+        if not self._manifest_written:
+            self.store.write_manifest(self.manifest())
+            self._manifest_written = True
+
+    def _write(self, record: dict[str, Any], **arrays: Any) -> None:
+        self._write_manifest()
+        self.store.write(record, **arrays)
+
+    def _not_recorded(self, cell: Cell, exc: UserError) -> None:
+        """A cell met by bad input: logged, counted, not recorded (so a later run retries it)."""
+        if isinstance(exc, DiskFullError) or self.fail_fast:
+            raise exc
+        message = str(exc)
+        if message not in self._logged:
+            self._logged.add(message)
+            self.reporter.log(f"[red]NOT RECORDED[/] {escape(describe(cell))} (and any other "
+                              f"cell with this problem): {escape(message)}")
+        self.summary.not_recorded.append((cell, message))
+        self.reporter.advance(self.cells_task)
 
     def manifest(self) -> dict[str, Any]:
         return {
@@ -216,7 +260,12 @@ class Runner:
         """Tasks of every dataset and split, loading data and featurizing as they are asked
         for (so a parallel executor runs one split's cells while the next is prepared)."""
         for variant, cells in by_dataset.items():
-            data = self._data[variant] = self._load(variant)
+            try:
+                data = self._data[variant] = self._load(variant)
+            except UserError as exc:  # this dataset's cells are not recorded; others run
+                for cell in cells:
+                    self._not_recorded(cell, exc)
+                continue
             by_split: dict[tuple[int, int], list[Cell]] = defaultdict(list)
             for cell in cells:
                 by_split[(cell.seed, cell.fold)].append(cell)
@@ -244,8 +293,12 @@ class Runner:
                             fvariant, data, train, test)
                         continue
                     except MmbenchError as exc:
+                        if isinstance(exc, DiskFullError):
+                            raise
                         failures[fvariant] = exc
-                        self.reporter.log(f"[red]featurization failed:[/] {escape(str(exc))}")
+                        if not isinstance(exc, UserError):  # those are logged as not recorded
+                            self.reporter.log(f"[red]featurization failed:[/] "
+                                              f"{escape(str(exc))}")
                 error = failures[fvariant]
                 break
             task = CellTask(cell, views_tr, data.y[train], views_te, data.y[test], test,
@@ -266,12 +319,15 @@ class Runner:
     def _record(self, task: CellTask, outcome: CellOutcome | BaseException,
                 data: MultimodalData) -> None:
         cell = task.cell
+        if isinstance(outcome, UserError):
+            self._not_recorded(cell, outcome)
+            return
         record = self._base_record(cell, task, data)
         if isinstance(outcome, BaseException):
             message = f"{type(outcome).__name__}: {outcome}"
             record.update(status="failed", error=message,
                           traceback=getattr(outcome, "__mmbench_traceback__", None))
-            self.store.write(record)
+            self._write(record)
             self.summary.failed.append((cell, message))
             self.reporter.log(f"[red]FAILED[/] {escape(describe(cell))}: {escape(message)}")
             self.reporter.advance(self.cells_task)
@@ -285,8 +341,8 @@ class Runner:
         if self.suite.imbalance is not None:
             record["train_class_counts"] = np.bincount(task.y_train,
                                                        minlength=task.n_classes).tolist()
-        self.store.write(record, y_true=task.y_test, y_pred=outcome.y_pred,
-                         proba=outcome.proba, test_index=task.test_index)
+        self._write(record, y_true=task.y_test, y_pred=outcome.y_pred,
+                    proba=outcome.proba, test_index=task.test_index)
         self.summary.ran += 1
         self.reporter.advance(self.cells_task)
         if not self.reporter.live:

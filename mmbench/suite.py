@@ -11,14 +11,17 @@ import hashlib
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictInt, ValidationError,
+                      field_validator)
 
 from .errors import SuiteError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 METRICS = ("accuracy", "macro_recall", "macro_f1")
+#: A seed: an integer numpy and scikit-learn accept (``"1"``, ``1.0`` or ``true`` are refused).
+Seed = Annotated[StrictInt, Field(ge=0, lt=2**32)]
 
 
 class _Strict(BaseModel):
@@ -129,7 +132,7 @@ class Suite(_Strict):
 
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     headline: Literal["accuracy", "macro_recall", "macro_f1"] = "accuracy"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     results_dir: str = "results"
@@ -228,6 +231,9 @@ def _pydantic_message(err: Any) -> str:
         return "unknown field (not allowed here)"
     if err["type"] == "missing":
         return "required field is missing"
+    value = err.get("input")
+    if isinstance(value, str | int | float | bool):
+        return f"{err['msg']}, got {value!r}"
     return str(err["msg"])
 
 

@@ -61,10 +61,18 @@ def _read_csv(path: Path) -> list[CaptionRow]:
         reader = csv.DictReader(f)
         missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise UserError(f"{path}: missing column(s) {missing}; expected {list(CSV_COLUMNS)}")
+            raise UserError(f"{path} line 1 (header): missing column(s) {missing}; expected "
+                            f"{list(CSV_COLUMNS)}")
         rows = []
-        for line, r in enumerate(reader, start=2):
-            where = f"{path.name} line {line}"
+        for r in reader:
+            where = f"{path.name} line {reader.line_num}"
+            extra = r.get(None) or []  # type: ignore[call-overload]
+            short = [k for k, v in r.items() if k is not None and v is None]
+            if extra or short:  # more or fewer fields than the header
+                header = len(reader.fieldnames or [])
+                raise UserError(
+                    f"{where}: {header + len(extra) - len(short)} field(s) but the header has "
+                    f"{header}; quote a caption that contains a comma")
             idx = (r["test_index"] or "").strip()
             if not idx.isdigit():
                 raise UserError(f"{where}: test_index {idx!r} is not a non-negative integer")
@@ -115,10 +123,11 @@ def align(
     pos_of = {k: i for i, k in enumerate(imgs.keys)}
     keys = [r.path if by_path else r.test_index for r in rows]
     what = "path" if by_path else "test_index"
-    stray = [k for k in keys if k not in pos_of]
+    stray = [f"{r.where} ({what} {k})" for r, k in zip(rows, keys) if k not in pos_of]
     if stray:
         raise UserError(
-            f"{source}: caption rows name images that do not exist ({what}): {_few(stray)}"
+            f"{source}: {len(stray)} caption row(s) name images that do not exist: "
+            f"{_few(stray)}. Remove those rows (one row per image, no more)."
         )
     covered = set(keys)
     uncaptioned = [k for k in imgs.keys if k not in covered]

@@ -151,14 +151,31 @@ def _from_jpegs(test: Path) -> TestImages:
     return TestImages(images, np.asarray(labels, dtype=np.int64), keys)
 
 
+#: Image modes converted to 8-bit RGB on load (grey is replicated, a palette looked up, an
+#: alpha channel dropped). Other modes (16-bit, 32-bit int or float) are refused: converting
+#: them would mean guessing how to scale their values to 0..255.
+CONVERTIBLE_MODES = frozenset({"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr"})
+
+
 def _decode(path: Path) -> np.ndarray:
+    """One 32x32 image as ``uint8[32, 32, 3]``: other modes converted (see
+    :data:`CONVERTIBLE_MODES`), other sizes refused (resizing would change the benchmark)."""
     from PIL import Image
 
     try:
         with Image.open(path) as im:
+            if im.mode not in CONVERTIBLE_MODES:
+                raise UserError(
+                    f"{path}: image mode {im.mode!r} is not 8-bit; mmbench converts only "
+                    f"{', '.join(sorted(CONVERTIBLE_MODES))} to RGB: save it as 8-bit RGB")
+            if im.size != (32, 32):
+                raise UserError(
+                    f"{path}: image is {im.size[0]}x{im.size[1]} pixels, CIFAR-10 images are "
+                    f"32x32; mmbench does not resize them (that would change the data): "
+                    f"replace the file with the original image")
             arr = np.asarray(im.convert("RGB"))
+    except UserError:
+        raise
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad files
         raise UserError(f"cannot decode image {path} ({exc}): replace the file.") from exc
-    if arr.shape != (32, 32, 3):
-        raise UserError(f"{path}: expected a 32x32 image, got {arr.shape[1]}x{arr.shape[0]}")
     return arr

@@ -69,6 +69,17 @@ class ClipImage(_ClipBase):
             raise ValueError(f"image_size must be an integer >= 16, got {image_size!r}")
         self.image_size = image_size
 
+    def memory_estimate(self, samples: np.ndarray) -> dict[str, int]:
+        """Host memory this transform needs (see ``mmbench_torch.batching``); ViTs keep about
+        a third of a convnet's activations per input pixel."""
+        from mmbench_torch.batching import (CNN_ACTIVATIONS, VIT_ACTIVATIONS,
+                                            image_memory_estimate)
+
+        size = self.image_size or models.image_size(self.model)
+        factor = VIT_ACTIVATIONS if "vit" in self.model.lower() else CNN_ACTIVATIONS
+        return image_memory_estimate(len(samples), size, self.batch_size, self.device,
+                                     self.output_dim, factor)
+
     def transform(self, samples: np.ndarray) -> np.ndarray:
         from mmbench_torch.batching import check_images, encode_images, resolve_device
 

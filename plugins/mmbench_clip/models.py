@@ -63,6 +63,16 @@ def embed_dim(model: str) -> int | None:
     return int(cfg["embed_dim"]) if cfg and "embed_dim" in cfg else None
 
 
+def image_size(model: str, default: int = 224) -> int:
+    """The image tower's input side from open_clip's config, without building the model."""
+    import open_clip
+
+    cfg = open_clip.get_model_config(model) if not model.startswith(("hf-hub:", "local-dir:")) \
+        else None
+    size = ((cfg or {}).get("vision_cfg") or {}).get("image_size", default)
+    return int(size[0] if isinstance(size, (tuple, list)) else size)
+
+
 def notes(pretrained: str) -> list[str]:
     return [RANDOM_NOTE] if pretrained == RANDOM else []
 

@@ -62,6 +62,16 @@ class Pixels:
     def fit(self, samples: np.ndarray) -> Pixels:
         return self
 
+    def memory_estimate(self, samples: np.ndarray) -> dict[str, int]:
+        """Peak bytes of :meth:`transform`: the strided copy (uint8), the float64 quotient and
+        the float32 result, N x D each."""
+        shape = np.shape(samples)
+        if len(shape) != 4:
+            return {}
+        n, h, w, c = shape
+        d = -(-h // self.stride) * -(-w // self.stride) * c
+        return {"outputs": n * d * (1 + 8 + 4)}
+
     def transform(self, samples: np.ndarray) -> np.ndarray:
         images = np.asarray(samples)[:, :: self.stride, :: self.stride, :]
         return (images.reshape(len(images), -1) / 255.0).astype(np.float32)

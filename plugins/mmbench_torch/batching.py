@@ -99,6 +99,31 @@ def cpu_batch(size: int) -> int:
     return max(4, batch_for_memory(CPU_BATCH_PIXELS, size * size, fraction=1.0, cap=CPU_BATCH))
 
 
+#: Peak CPU working memory of one image's forward pass, in multiples of its float32 input
+#: (3 x S x S x 4 bytes), measured as peak RSS growth per image at batches of 16-32 on CPU:
+#: EfficientNet-Lite0 ~24x at 128 and 224 px, CLIP RN50 ~21x, CLIP ViT-B/32 ~7x.
+CNN_ACTIVATIONS = 24.0
+VIT_ACTIVATIONS = 8.0
+
+
+def image_memory_estimate(n: int, size: int, batch_size: int, device: str,
+                          output_dim: int | None,
+                          activations: float = CNN_ACTIVATIONS) -> dict[str, int]:
+    """Host memory (bytes, by part) that encoding ``n`` images at ``size`` px needs: the float32
+    outputs plus their copy when batches are joined, and on CPU one batch's activations (on a
+    GPU those live in GPU memory, where a batch that does not fit is halved). For
+    :func:`mmbench.resources.check_featurization_memory`, through a featurizer's
+    ``memory_estimate``."""
+    parts: dict[str, int] = {}
+    if output_dim:
+        parts["outputs"] = 2 * n * output_dim * 4
+    if n and not device.startswith("cuda"):
+        batch = min(n, batch_size if batch_size > 0 else cpu_batch(size))
+        parts[f"activations of a {batch}-image batch at {size} px"] = int(
+            batch * 3 * size * size * 4 * activations)
+    return parts
+
+
 def check_images(samples: Any, who: str) -> np.ndarray:
     """``samples`` as ``uint8[N, H, W, 3]``, or a UserError saying what is wrong."""
     images = np.asarray(samples)

@@ -9,7 +9,8 @@ import numpy as np
 
 from mmbench.errors import UserError
 
-from .batching import ImageSpec, check_images, encode_images, prepare_model, resolve_device
+from .batching import (ImageSpec, check_images, encode_images, image_memory_estimate,
+                       prepare_model, resolve_device)
 
 #: EfficientNet-Lite's TF-Lite preprocessing: (x - 127) / 128 on 0..255 pixels.
 LITE_MEAN = (127.0 / 255,) * 3
@@ -77,6 +78,11 @@ class EfficientNetLite0:
 
     def fit(self, samples: np.ndarray) -> EfficientNetLite0:
         return self
+
+    def memory_estimate(self, samples: np.ndarray) -> dict[str, int]:
+        """Host memory this transform needs (see :func:`.batching.image_memory_estimate`)."""
+        return image_memory_estimate(len(samples), self.image_size, self.batch_size,
+                                     self.device, self.output_dim)
 
     def _forward(self, x: Any) -> Any:
         return self.model_._avg_pooling(self.model_.extract_features(x)).flatten(1)
