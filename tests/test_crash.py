@@ -4,6 +4,7 @@ interrupted write are cleaned up or redone; a truncated or tampered feature cach
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -210,3 +211,45 @@ def test_a_truncated_feature_matrix_is_recomputed_by_the_run(smoke_suite: Path,
     with pytest.warns(UserWarning, match="corrupt"):
         summary = run_suite(smoke_suite, quiet(), rerun=True)
     assert summary.features_computed == 1 and not summary.failed
+
+
+def test_a_write_that_fails_for_space_keeps_the_previous_record(smoke_suite: Path) -> None:
+    """A file-size limit (RLIMIT_FSIZE, as a full disk would) stops rewriting a cell's
+    predictions: the old record and predictions stay whole and no temp file is left."""
+    store = ResultStore(run_suite(smoke_suite, quiet()).results_dir)
+    before = check_whole(store)
+    cid = sorted(before)[0]
+    code = f"""
+import resource, signal, sys
+import numpy as np
+from mmbench.results import ResultStore
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write (EFBIG) instead of dying
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+rng = np.random.default_rng(0)
+try:
+    ResultStore({str(store.root)!r}).write({{"cell_id": {cid!r}, "status": "ok"}},
+        y_true=np.zeros(10**5, int), y_pred=np.zeros(10**5, int),
+        proba=rng.random((10**5, 3)), test_index=np.arange(10**5))
+except OSError as exc:
+    print("refused:", exc.errno)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == f"refused: {errno.EFBIG}", out.stdout + out.stderr
+    assert check_whole(store) == before
+    assert not [p for p in store.root.rglob(".*") if p.name.endswith(".tmp")]
+
+
+def test_guarantees_in_the_readme_name_tests_that_exist() -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Guarantees", 1)[1].split("\n## ", 1)[0]
+    named, current = [], None
+    for file, test in re.findall(r"`(test_\w+\.py)?::(test_\w+)`", section):
+        current = file or current
+        named.append((current, test))
+    assert len(named) >= 12
+    for file, test in named:
+        source = (Path(__file__).parent / file).read_text()
+        assert re.search(rf"^def {test}\(", source, re.M), f"README names {file}::{test}"
