@@ -104,7 +104,12 @@ def test_sigkill_at_random_moments_loses_nothing_and_records_nothing_twice(
                 assert run.poll() is None, run.communicate()[0]
                 assert time.monotonic() < deadline, "no cell recorded in time"
                 time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.5))
+            # a random moment within the next 0.5 s, but before 3 more cells (on a fast
+            # machine), so that cells are left for every kill and the resume
+            until = time.monotonic() + rng.uniform(0.0, 0.5)
+            while (time.monotonic() < until
+                   and len(list(store.cells_dir.glob("*.json"))) < before + 3):
+                time.sleep(0.005)
             run.send_signal(signal.SIGKILL)
             run.communicate(timeout=30)
         finally:

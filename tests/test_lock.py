@@ -27,7 +27,7 @@ name = "long"
 seeds = [0, 1]
 [[datasets]]
 name = "synthetic"
-params = { n = 1500, n_classes = 4 }
+params = { n = 600, n_classes = 4 }
 [[featurizers]]
 name = "tfidf"
 params = { max_features = 128, min_df = 1 }
