@@ -46,7 +46,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     parse_columns(args.columns)  # an unknown column fails before the run, not after
     summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast,
-                        wait=args.wait, **executor_choice(args))
+                        wait=getattr(args, "wait", False), **executor_choice(args))
     console.print(
         f"{summary.planned} cells planned, {summary.skipped} already recorded, "
         f"{summary.ran} run, {len(summary.failed)} failed; "

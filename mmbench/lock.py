@@ -97,7 +97,8 @@ class FileLock:
             try:
                 got = _try_lock(fd)
                 info = _read(fd)
-                if got is None:  # no OS locks here: the holder's pid and host decide
+                by_pid = got is None
+                if by_pid:  # no OS locks here: the holder's pid and host decide
                     got = not info or holder_alive(info) is False
                 if got and _same_file(fd, self.path):
                     self._fd, fd = fd, -1
@@ -107,7 +108,7 @@ class FileLock:
                 if fd != -1:
                     os.close(fd)
             if not got:
-                message = self._refusal(info)
+                message = self._refusal(info, by_pid)
                 if not wait:
                     raise LockedError(message)
                 if not told and notify is not None:
@@ -115,8 +116,11 @@ class FileLock:
                 told = True
             time.sleep(poll_s if not got else 0)
 
-    def _refusal(self, info: dict[str, Any]) -> str:
+    def _refusal(self, info: dict[str, Any], by_pid: bool) -> str:
         held = f"{self.what} is being written by {describe_holder(info)}"
+        if by_pid:  # the pid of another host cannot be checked from here
+            return (f"{held}; {self.advice}. If that run is no longer running, delete "
+                    f"{self.path}")
         if info and holder_alive(info) is False:
             held += (" — that process is gone, but a process it started still holds the lock "
                      f"{self.path}")

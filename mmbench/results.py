@@ -107,8 +107,11 @@ class ResultStore:
         """Remove what an interrupted writer can leave behind: temp files, and predictions
         without an ``ok`` record. Returns the removed paths. Only a run holding the results
         folder's lock may call this (see :mod:`mmbench.lock`)."""
-        removed = [p for d in (self.root, self.cells_dir, self.pred_dir) if d.is_dir()
+        removed = [p for d in (self.cells_dir, self.pred_dir) if d.is_dir()
                    for p in d.glob(".*.tmp")]
+        if self.root.is_dir():  # not the temp file of a report being written meanwhile
+            removed += [p for name in ("manifest.json", "audit.json")
+                        for p in self.root.glob(f".{name}.*.tmp")]
         if self.pred_dir.is_dir():
             ok = {r["cell_id"] for r in self.records() if r.get("status") == "ok"}
             removed += [p for p in self.pred_dir.glob("*.npz") if p.stem not in ok]
@@ -135,7 +138,7 @@ class ResultStore:
     def completed(self) -> set[str]:
         """Ids of cells recorded as ok, with their predictions whole (see :meth:`problem`);
         any other cell is run again."""
-        done = set()
+        done: set[str] = set()
         for r in self.records():
             if r.get("status") != "ok":
                 continue

@@ -173,3 +173,29 @@ def test_lock_held_by_a_child_of_a_dead_run_says_so(tmp_path: Path) -> None:
     assert lock.held and "ended without releasing it" in lock.notes[0]
     lock.release()
     assert not path.exists()
+
+
+def test_without_os_locks_the_pid_and_host_decide(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a filesystem that refuses locks (some network mounts): a live holder on this host,
+    or any holder on another host, is respected; a dead one on this host is taken over."""
+    import mmbench.lock as lock_mod
+
+    monkeypatch.setattr(lock_mod, "_try_lock", lambda fd: None)  # what ENOLCK leads to
+    path = tmp_path / LOCK_FILE
+    here = {"pid": os.getpid(), "host": socket.gethostname(), "created": time.time() - 1,
+            "command": "mmbench run a.toml"}
+    for holder in (here, {**here, "host": "elsewhere.example", "pid": dead_pid()}):
+        path.write_text(json.dumps(holder))
+        with pytest.raises(LockedError, match=rf"being written by mmbench run a.toml .*If that "
+                           rf"run is no longer running, delete {path}"):
+            FileLock(path, what="here").acquire()
+    path.write_text(json.dumps({**here, "pid": dead_pid()}))
+    lock = FileLock(path, what="here", command="me")
+    lock.acquire()
+    assert "ended without releasing it" in lock.notes[0]
+    assert json.loads(path.read_text())["pid"] == os.getpid()
+    with pytest.raises(LockedError, match=r"being written by me \(pid"):
+        FileLock(path, what="here").acquire()
+    lock.release()
+    assert not path.exists()
