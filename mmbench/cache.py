@@ -1,8 +1,9 @@
 """Content-addressed feature cache: ``<root>/<key[:2]>/<key>.npy`` plus a ``.json`` sidecar.
 
-Writes go to a temporary file that is renamed into place, the sidecar last, so a reader never
-sees half an array. Reads check the sidecar's sha256; a corrupt entry is deleted and reported
-as a miss, so it is recomputed.
+Writes go to a temporary file that is flushed to disk and renamed into place, the sidecar last,
+so a reader never sees half an array, even after a crash or power loss. Reads check the
+sidecar's sha256 and shape; a truncated or tampered entry is deleted and reported as a miss, so
+it is recomputed.
 """
 
 from __future__ import annotations
@@ -24,8 +25,24 @@ def _sha256(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).view(np.uint8).data).hexdigest()
 
 
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or creation in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows: directories cannot be opened; renames are durable there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file and a rename."""
+    """Write ``data`` to ``path`` through a temp file in the same folder, flushed to disk, then
+    renamed over ``path`` and the folder synced: ``path`` holds the old bytes or the new ones,
+    never part of them, even after SIGKILL or a power loss."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -39,6 +56,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if is_disk_full(exc):
             raise DiskFullError(path) from exc
         raise
+    fsync_dir(path.parent)
 
 
 class FeatureCache:
@@ -87,6 +105,8 @@ class FeatureCache:
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(array))
+                fh.flush()
+                os.fsync(fh.fileno())
             os.replace(tmp, npy)
         except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)

@@ -48,7 +48,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     parse_columns(args.columns)  # an unknown column fails before the run, not after
     summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast,
-                        **executor_choice(args))
+                        wait=getattr(args, "wait", False), **executor_choice(args))
     console.print(
         f"{summary.planned} cells planned, {summary.skipped} already recorded, "
         f"{summary.ran} run, {len(summary.failed)} failed; "
@@ -180,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", nargs="?", const="", metavar="PATH",
                    help="write the HTML report at the end (default results/<suite>/report.html)")
     p.add_argument("--columns", help=COLUMNS_HELP)
+    p.add_argument("--wait", action="store_true", help="if another run is writing the same "
+                   "results folder, wait for it to finish (default: refuse, exit code 2)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a suite and count its cells; runs nothing")

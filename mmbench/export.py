@@ -3,10 +3,12 @@ Markdown and LaTeX tables ready for a paper (mean ± sd, gain with significance 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
 
+from .cache import atomic_write_bytes
 from .errors import UserError
 from .leaderboard import _feats
 from .metrics import SCALAR_METRICS
@@ -81,7 +83,9 @@ def export(results_dir: Path | str, fmt: str, out: Path | str | None = None,
     summary = data.summary.drop(columns=["level_order"], errors="ignore")
     if fmt == "parquet":
         path = Path(out) if out else data.results_dir / "leaderboard.parquet"
-        summary.to_parquet(path, index=False)
+        buf = io.BytesIO()
+        summary.to_parquet(buf, index=False)
+        atomic_write_bytes(path, buf.getvalue())  # never half a file
         return path, ""
     if fmt == "csv":
         text = summary.to_csv(index=False)
@@ -91,5 +95,5 @@ def export(results_dir: Path | str, fmt: str, out: Path | str | None = None,
         text = to_latex(summary, data.metric, caption=f"{data.results_dir.name}: {data.metric}")
     if out is None:
         return None, text
-    Path(out).write_text(text, encoding="utf-8")
+    atomic_write_bytes(Path(out), text.encode("utf-8"))
     return Path(out), text

@@ -18,6 +18,7 @@ from .cache import FeatureCache
 from .cell import CellOutcome, evaluate_cell
 from .errors import DiskFullError, MmbenchError, UserError
 from .featurize import FeatureProvider, index_digest, instantiate
+from .lock import FileLock
 from .paths import cache_dir
 from .plan import Cell, Plan, Variant, plan_suite, short_hash
 from .plugins import Catalog, get_catalog
@@ -27,6 +28,10 @@ from .results import ResultStore, git_sha, machine, now
 from .robustness import Corrupter
 from .splits import imbalance_train, make_split
 from .suite import load_suite
+
+
+#: The lock file a run holds in its results folder (see :mod:`.lock`).
+LOCK_FILE = "run.lock"
 
 
 class CellFailed(MmbenchError):
@@ -139,7 +144,7 @@ class Runner:
 
     def __init__(self, plan: Plan, catalog: Catalog, console: Console, *,
                  rerun: bool = False, fail_fast: bool = False, executor: Any = None,
-                 live: bool | None = None) -> None:
+                 live: bool | None = None, wait: bool = False) -> None:
         self.plan = plan
         self.suite = plan.suite
         self.catalog = catalog
@@ -148,6 +153,7 @@ class Runner:
         self.fail_fast = fail_fast
         self.executor = executor or SerialExecutor(catalog)
         self.live = live
+        self.wait = wait
         self.store = ResultStore(Path(self.suite.results_dir) / self.suite.name)
         root = Path(self.suite.cache_dir) if self.suite.cache_dir else cache_dir()
         self.device = resolve_device(self.suite.device) if self._needs_device() else "cpu"
@@ -173,7 +179,31 @@ class Runner:
                     for v in (c.fusion, c.classifier, *(f for _, f in c.featurizers))}
         return any("device" in self.catalog[v.kind].get(v.name).params for v in variants)
 
+    def lock(self) -> FileLock:
+        """The results folder's lock (``results/<suite>/run.lock``): one writing run at a time."""
+        return FileLock(self.store.root / LOCK_FILE, what=str(self.store.root),
+                        command=f"mmbench run {self.plan.loaded.path}",
+                        advice="wait for it (mmbench run --wait) or use another results_dir")
+
     def run(self) -> RunSummary:
+        """Run the cells not yet recorded, holding the results folder's lock throughout; a
+        second run on the same folder refuses (:class:`~.lock.LockedError`) or, with
+        ``wait``, waits. Leftovers of an interrupted run are cleaned up first."""
+        lock = self.lock()
+        lock.acquire(self.wait, notify=lambda m: self.console.print(escape(m), highlight=False))
+        try:
+            for note in lock.notes:
+                self.console.print(f"note: {escape(note)}", highlight=False)
+            removed = self.store.clean()
+            if removed:
+                self.console.print(f"note: removed {len(removed)} leftover file(s) of an "
+                                   "interrupted run (temp files, predictions without a record)",
+                                   highlight=False)
+            return self._run()
+        finally:
+            lock.release()
+
+    def _run(self) -> RunSummary:
         start = time.perf_counter()
         done = set() if self.rerun else self.store.completed()
         pending = [c for c in self.plan.cells if c.cell_id not in done]

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import pickle
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,11 +24,14 @@ from pathlib import Path
 import mmbench_cifar10
 import numpy as np
 import pytest
+from http_kit import Faults, serve
 from mmbench_cifar10 import CLASS_NAMES, Cifar10, sources
 from mmbench_cifar10 import images as images_mod
+from mmbench_cifar10.sources import damage
 from mmbench_cifar10.unpickle import load_batch
 from PIL import Image
 
+import mmbench.download as download_mod
 from mmbench.errors import DataMissingError, UserError
 
 REAL_DATA = os.environ.get("MMBENCH_DATA_DIR")
@@ -230,6 +234,67 @@ def test_tarball_in_readonly_folder_with_csv(env: Path, tmp_path: Path) -> None:
     assert d.modalities["text"][0] == caption_of(0, int(y[0]))
     assert sorted(p.name for p in folder.rglob("*")) == before  # nothing written there
     assert list((tmp_path / "cache" / "cifar10" / "unpacked").iterdir())
+
+
+def damage_file(path: Path, how: str) -> None:
+    """Truncate ``path`` to half, or flip one byte in its middle."""
+    blob = bytearray(path.read_bytes())
+    if how == "truncated":
+        path.write_bytes(blob[: len(blob) // 2])
+    else:
+        blob[len(blob) // 2] ^= 0xFF
+        path.write_bytes(blob)
+
+
+@pytest.mark.parametrize("how", ["truncated", "tampered"])
+def test_damaged_caches_are_detected_and_rebuilt(env: Path, tmp_path: Path, how: str) -> None:
+    x, y = make_set(5)
+    write_batches(tmp_path / "src", x, y)
+    tar_folder(tmp_path / "src" / "cifar-10-batches-py", env / "cifar10" / "cifar-10-python.tar.gz",
+               "cifar-10-batches-py")
+    write_csv(env / "cifar10" / "captions.csv", jpeg_rows(y))
+    first = Cifar10(data_dir=str(env)).load()
+    arrays = tmp_path / "cache" / "cifar10" / "arrays"
+    (entry,) = arrays.iterdir()
+    damage_file(entry / "images.npy", how)  # the decoded-array cache
+    with pytest.warns(UserWarning, match=f"decoded CIFAR-10 cache {entry} is damaged"):
+        again = Cifar10(data_dir=str(env)).load()
+    np.testing.assert_array_equal(again.modalities["image"], x)
+    assert again.fingerprint == first.fingerprint
+    assert damage(entry) is None  # rewritten whole
+
+    shutil.rmtree(arrays)  # now the unpacked archive is read again
+    (unpacked,) = (tmp_path / "cache" / "cifar10" / "unpacked").iterdir()
+    damage_file(unpacked / "cifar-10-batches-py" / "test_batch", how)
+    with pytest.warns(UserWarning, match=f"unpacked cache {unpacked} is damaged"):
+        third = Cifar10(data_dir=str(env)).load()
+    np.testing.assert_array_equal(third.modalities["image"], x)
+    assert damage(unpacked) is None
+
+
+def test_interrupted_download_is_no_dataset_and_resumes(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x, y = make_set(6)
+    www = tmp_path / "www"
+    www.mkdir()
+    md5 = publish(www, tmp_path, y, x)
+    monkeypatch.setattr(download_mod, "RETRY_S", 0.0)
+    target = tmp_path / "cache" / "data" / "cifar10"
+    with serve({p.name: p.read_bytes() for p in www.iterdir()}) as srv:
+        point_remotes(monkeypatch, srv.base, md5)
+        srv.faults["cifar-10-python.tar.gz"] = Faults(drops=download_mod.ATTEMPTS, cut=0.3)
+        with pytest.raises(DataMissingError, match="could not download CIFAR-10 images .*kept in"):
+            Cifar10().load()
+        assert [p.name for p in target.iterdir()] == [".cifar-10-python.tar.gz.part"]
+        kept = (target / ".cifar-10-python.tar.gz.part").stat().st_size
+        with pytest.raises(DataMissingError, match="the images and the captions not found"):
+            Cifar10(download=False).load()  # the partial file is not taken for data
+        d = Cifar10().load()
+    assert srv.ranges("cifar-10-python.tar.gz")[-1] == f"bytes={kept}-"
+    assert sorted(p.name for p in target.iterdir()) == ["CIFAR10_test.json",
+                                                       "cifar-10-python.tar.gz"]
+    np.testing.assert_array_equal(d.modalities["image"], x)
 
 
 def test_restricted_unpickler_refuses_os_system(env: Path, tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""mmbench.download against a real HTTP server on 127.0.0.1."""
+"""mmbench.download against a real HTTP server on 127.0.0.1: verified, renamed into place,
+resumed with Range after a dropped connection, refetched when the server ignores Range or a
+leftover is tampered, refused on wrong bytes."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from http_kit import Faults, serve
 
+import mmbench.download as download_mod
 from mmbench.download import download, is_offline_error
 from mmbench.errors import DataMissingError, UserError
 
@@ -117,3 +121,101 @@ def test_is_offline_error_classifies() -> None:
     assert is_offline_error(urllib.error.URLError(ConnectionRefusedError()))
     assert is_offline_error(TimeoutError())
     assert not is_offline_error(ValueError("x"))
+
+
+# ----------------------------------------------------------------------------- faults
+# A server (tests/http_kit.py) that drops connections mid-file, ignores Range, logs requests.
+MD5 = hashlib.md5(PAYLOAD).hexdigest()
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(download_mod, "RETRY_S", 0.0)
+
+
+def hidden(folder: Path) -> list[str]:
+    """What a download leaves beside its file: .part and .lock files."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["close", "reset"])
+@pytest.mark.parametrize("md5", [MD5, None], ids=["md5", "no-checksum"])
+def test_dropped_connection_is_resumed_with_range(
+    tmp_path: Path, no_backoff: None, reset: bool, md5: str | None
+) -> None:
+    with serve({"blob.bin": PAYLOAD}) as srv:
+        srv.faults["blob.bin"] = Faults(drops=1, cut=0.4, reset=reset)
+        dest = download(srv.url("blob.bin"), tmp_path / "blob.bin", md5=md5)
+    assert hashlib.md5(dest.read_bytes()).hexdigest() == MD5
+    first, second = srv.log
+    assert first == ("blob.bin", None, 200)
+    # the retry asked for the rest only, from where the first response broke off
+    assert second[0] == "blob.bin" and second[2] == 206
+    offset = int(second[1].removeprefix("bytes=").removesuffix("-"))
+    assert 0 < offset < len(PAYLOAD)
+    if not reset:  # with a normal close every byte sent arrived
+        assert offset == int(len(PAYLOAD) * 0.4)
+    assert hidden(tmp_path) == []
+
+
+def test_server_ignoring_range_sends_the_whole_file_again(tmp_path: Path,
+                                                          no_backoff: None) -> None:
+    with serve({"blob.bin": PAYLOAD}) as srv:
+        srv.faults["blob.bin"] = Faults(drops=2, cut=0.5, ignore_range=True)
+        dest = download(srv.url("blob.bin"), tmp_path / "blob.bin", md5=MD5)
+    assert dest.read_bytes() == PAYLOAD
+    assert [status for _, _, status in srv.log] == [200, 200, 200]
+    assert srv.ranges("blob.bin")[0] is None and srv.ranges("blob.bin")[1].startswith("bytes=")
+    assert hidden(tmp_path) == []
+
+
+def test_interrupted_download_never_takes_the_name_and_resumes_next_time(
+    tmp_path: Path, no_backoff: None
+) -> None:
+    dest = tmp_path / "blob.bin"
+    with serve({"blob.bin": PAYLOAD}) as srv:
+        srv.faults["blob.bin"] = Faults(drops=download_mod.ATTEMPTS, cut=0.2)
+        with pytest.raises(DataMissingError, match=r"closed after \d+ of 1280000 bytes.*"
+                           r"kept in .*\.blob\.bin\.part; the next try resumes") as info:
+            download(srv.url("blob.bin"), dest, md5=MD5, hint="Or copy it by hand.")
+        assert str(info.value).endswith("Or copy it by hand.")
+        assert not dest.exists()
+        kept = (tmp_path / ".blob.bin.part").stat().st_size
+        assert 0 < kept < len(PAYLOAD) and hidden(tmp_path) == [".blob.bin.part"]
+        assert len(srv.log) == download_mod.ATTEMPTS
+        del srv.log[:]
+        download(srv.url("blob.bin"), dest, md5=MD5)  # the server works again
+    assert dest.read_bytes() == PAYLOAD
+    assert srv.ranges("blob.bin") == [f"bytes={kept}-"]
+    assert hidden(tmp_path) == []
+
+
+def test_tampered_partial_download_is_refetched_from_the_start(tmp_path: Path) -> None:
+    part = tmp_path / ".blob.bin.part"
+    part.write_bytes(b"\xff" * 1000)  # not the file's first 1000 bytes
+    with serve({"blob.bin": PAYLOAD}) as srv:
+        dest = download(srv.url("blob.bin"), tmp_path / "blob.bin", md5=MD5)
+    assert dest.read_bytes() == PAYLOAD
+    assert srv.ranges("blob.bin") == ["bytes=1000-", None]
+    assert hidden(tmp_path) == []
+
+
+def test_wrong_bytes_are_refused_and_leave_nothing(tmp_path: Path) -> None:
+    dest = tmp_path / "blob.bin"
+    wrong = bytearray(PAYLOAD)
+    wrong[600_000] ^= 1  # one flipped bit
+    with serve({"blob.bin": bytes(wrong)}) as srv:
+        with pytest.raises(UserError) as info:
+            download(srv.url("blob.bin"), dest, md5=MD5)
+    msg = str(info.value)
+    assert msg.startswith(f"md5 mismatch for {srv.url('blob.bin')}: expected {MD5}, got "
+                          f"{hashlib.md5(wrong).hexdigest()}; the download was deleted")
+    assert not dest.exists() and hidden(tmp_path) == []
+
+
+def test_a_leftover_without_checksum_is_not_trusted(tmp_path: Path) -> None:
+    (tmp_path / ".blob.bin.part").write_bytes(PAYLOAD[:1000])
+    with serve({"blob.bin": PAYLOAD}) as srv:
+        download(srv.url("blob.bin"), tmp_path / "blob.bin")
+    assert srv.ranges("blob.bin") == [None]  # nothing could verify a resumed whole
+    assert (tmp_path / "blob.bin").read_bytes() == PAYLOAD and hidden(tmp_path) == []

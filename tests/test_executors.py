@@ -257,6 +257,7 @@ def test_ctrl_c_keeps_finished_cells_and_cancels_the_rest(tmp_path: Path,
     finally:
         run.kill()
     assert run.returncode == 130, out
+    assert not (tmp_path / "results-intr" / "slow" / "run.lock").exists()  # the client let go
     kept = records(tmp_path / "results-intr" / "slow")
     assert 1 <= len(kept) < 6 and all(r["status"] == "ok" for r in kept.values())
     from distributed import Client

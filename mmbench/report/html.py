@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..cache import atomic_write_bytes
 from ..leaderboard import _feats
 from ..metrics import SCALAR_METRICS
 from ..results import now
@@ -249,5 +250,5 @@ def write_report(results_dir: Path | str, out: Path | str | None = None,
     data = load_report_data(results_dir, metric)
     path = Path(out) if out else data.results_dir / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(data), encoding="utf-8")
+    atomic_write_bytes(path, render_report(data).encode("utf-8"))  # never half a report
     return path

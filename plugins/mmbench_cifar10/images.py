@@ -3,7 +3,9 @@
 The decoded ``uint8[N,32,32,3]`` array, the labels and each image's key (its index in the
 official ``test_batch``, or its JPEG path such as ``test/cat/0000.jpg``) are kept in
 ``cache_dir()/cifar10/arrays/<key>/``, keyed by the source's path, size and mtime, so a second
-load reads one ``.npy`` instead of decoding 10,000 images.
+load reads one ``.npy`` instead of decoding 10,000 images. An entry is written into a temp
+folder, with the sha256 of its files, flushed to disk and renamed into place; a truncated or
+tampered entry fails its checksums on read and is decoded again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from mmbench import paths
+from mmbench.cache import fsync_dir
 from mmbench.errors import UserError
 
 from .names import CLASS_NAMES
-from .sources import Located, identity, image_dir
+from .sources import Located, damage, identity, image_dir, seal
 from .unpickle import load_batch
 
-_CACHE_FORMAT = "1"
+_CACHE_FORMAT = "2"  # 2: entries carry sha256.json
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,12 @@ def _source_key(loc: Located) -> str:
 
 
 def _read(path: Path) -> TestImages | None:
+    if not path.is_dir():
+        return None
+    problem = damage(path)
+    if problem is not None:
+        warnings.warn(f"decoded CIFAR-10 cache {path} is damaged ({problem}); decoding again")
+        return None
     try:
         images = np.load(path / "images.npy")
         labels = np.load(path / "labels.npy")
@@ -89,9 +99,11 @@ def _write(folder: Path, key: str, data: TestImages) -> None:
         np.save(tmp / "images.npy", data.images)
         np.save(tmp / "labels.npy", data.labels)
         (tmp / "keys.json").write_text(json.dumps(data.keys))
+        seal(tmp, sync=True)
         shutil.rmtree(folder / key, ignore_errors=True)  # a damaged entry that failed to read
         with contextlib.suppress(OSError):  # fails only if another process wrote it first
             os.rename(tmp, folder / key)
+            fsync_dir(folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

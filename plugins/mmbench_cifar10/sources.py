@@ -7,16 +7,19 @@ A data folder (``<data_dir>/cifar10/``) is only ever read: archives are unpacked
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tarfile
 import tempfile
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mmbench import paths
+from mmbench.cache import fsync_dir
 from mmbench.errors import DataMissingError, UserError
 
 
@@ -163,13 +166,55 @@ def image_dir(loc: Located) -> Path:
     return found
 
 
+#: The file in a cache folder that lists the sha256 of every other file in it.
+CHECKSUMS = "sha256.json"
+
+
+def seal(folder: Path, sync: bool = False) -> None:
+    """Record the sha256 of every file under ``folder`` in ``folder/sha256.json`` (written last;
+    with ``sync``, each file is flushed to disk first)."""
+    sums = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        with open(path, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+            sums[path.relative_to(folder).as_posix()] = digest
+            if sync:
+                os.fsync(fh.fileno())
+    with open(folder / CHECKSUMS, "w", encoding="utf-8") as fh:
+        json.dump(sums, fh, indent=0)
+        fh.flush()
+        if sync:
+            os.fsync(fh.fileno())
+    if sync:
+        fsync_dir(folder)
+
+
+def damage(folder: Path) -> str | None:
+    """What is wrong with a folder written by :func:`seal` (a file missing, truncated or
+    changed since), or None when every file has its recorded sha256."""
+    try:
+        sums = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
+        for name, digest in sums.items():
+            with open(folder / name, "rb") as fh:
+                if hashlib.file_digest(fh, "sha256").hexdigest() != digest:
+                    return f"{name} differs from its recorded sha256"
+    except (OSError, ValueError, AttributeError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def unpack(archive: Path, keep: Callable[[str], bool]) -> Path:
     """Extract the regular files of ``archive`` whose (normalized) names pass ``keep`` into a
-    fresh cache folder, once; refuses members that would land outside it."""
+    fresh cache folder, once (checksummed: a damaged folder is extracted again); refuses
+    members that would land outside it."""
     base = paths.cache_dir() / "cifar10" / "unpacked"
     dest = base / f"{archive.name.split('.')[0]}-{identity(archive)}"
     if dest.is_dir():
-        return dest
+        problem = damage(dest)
+        if problem is None:
+            return dest
+        warnings.warn(f"unpacked cache {dest} is damaged ({problem}); extracting again")
+        shutil.rmtree(dest, ignore_errors=True)
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=base))
     try:
@@ -185,6 +230,7 @@ def unpack(archive: Path, keep: Callable[[str], bool]) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst)
+        seal(tmp)
         try:
             os.rename(tmp, dest)
         except OSError:  # another process finished first
