@@ -89,7 +89,7 @@ def _contract(kind: str, plugin: Any) -> None:
 
 
 def _shape(x: Any) -> str:
-    return "(" + ", ".join(str(d) for d in np.shape(x)) + ")"
+    return str(tuple(int(d) for d in np.shape(x)))
 
 
 def _check_proba(plugin: Any, proba: Any, n: int, n_classes: int, call: str) -> np.ndarray:

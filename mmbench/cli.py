@@ -158,7 +158,10 @@ def cmd_plugins(args: argparse.Namespace, console: Console) -> int:
             table.add_row(kind, entry.name + extra, entry.plugin, dist, entry.summary)
     console.print(table)
     for broken in catalog.broken:
-        console.print(f"[red]broken[/] {escape(broken.message)}", highlight=False)
+        console.print(
+            f"[red]broken plugin[/] {escape(broken.name)} "
+            f"({escape(broken.distribution or 'unknown distribution')}): {escape(broken.error)}"
+        )
     for plugin in describe_plugins(catalog)["plugins"]:
         if not plugin["registered"]:
             console.print(f"[yellow]empty[/] plugin {escape(plugin['name'])!r} "

@@ -310,7 +310,7 @@ def test_plugins_command_shows_broken_plugins_in_text_and_json(mistaken_site, tm
     run = [sys.executable, "-m", "mmbench.cli", "plugins"]
     text = subprocess.run(run, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert text.returncode == 0, text.stderr
-    assert ("broken plugin 'wrong-arg' (mmbench-err-wrong-arg): mmbench_register_classifiers(reg)"
+    assert ("broken plugin wrong-arg (mmbench-err-wrong-arg): mmbench_register_classifiers(reg)"
             in text.stdout)
     assert "disabled by MMBENCH_DISABLE_PLUGINS: no-arg" in text.stdout
     out = subprocess.run(run + ["--json"], capture_output=True, text=True, env=env, cwd=tmp_path)
