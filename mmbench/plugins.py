@@ -66,6 +66,11 @@ class Catalog:
         ``broken``, with a message saying what to fix) when the plugin misspells a hook,
         forgets ``@mmbench.hookimpl``, names a hook's argument wrongly, registers a class that
         breaks its contract or a name already taken, or raises while registering."""
+        if self.pm.get_plugin(name) is not None:  # keep the one already there
+            self.broken.append(BrokenPlugin(name, distribution, f"a plugin named {name!r} is "
+                                            "already registered; register this one under "
+                                            "another name"))
+            return False
         version = _dist_version(distribution)
         self.distributions[name] = (distribution, version)
         try:

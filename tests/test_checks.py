@@ -362,27 +362,46 @@ def test_the_kit_used_as_a_plugin_author_would(plugin, check):
     check(plugin)
 
 
-def test_a_failing_rule_fails_its_own_test_only(tmp_path):
-    """Run parametrize_with_checks in a real pytest session on a plugin that breaks one rule."""
+def test_in_a_real_pytest_session(tmp_path):
+    """parametrize_with_checks on a plugin that breaks one rule fails that rule's tests only;
+    the fixtures of mmbench.pytest_plugin are opt-in and undo their registrations."""
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["mmbench.pytest_plugin"]\n')
     (tmp_path / "test_author.py").write_text(
+        "import sys\n"
         "import numpy as np\n"
+        "import mmbench\n"
+        "from mmbench.plugins import get_catalog\n"
         "from mmbench.protocols import FeaturizerBase\n"
         "from mmbench.testing import parametrize_with_checks\n\n"
         "class Lengths(FeaturizerBase):\n"
         "    modality = 'text'\n"
         "    def transform(self, samples):\n"
         "        return np.array([[len(s)] for s in samples], dtype=np.float64)\n\n"
+        "@mmbench.hookimpl\n"
+        "def mmbench_register_featurizers(register):\n"
+        "    register(Lengths, name='lengths')\n\n"
         "@parametrize_with_checks([Lengths])\n"
         "def test_contract(plugin, check):\n"
-        "    check(plugin)\n"
+        "    check(plugin)\n\n"
+        "def test_nothing_is_autouse(request):\n"
+        "    assert not [f for f in request.fixturenames if f.startswith('mmbench')]\n\n"
+        "def test_registered_for_one_test(mmbench_registered, mmbench_tiny_data):\n"
+        "    catalog = mmbench_registered(sys.modules[__name__])\n"
+        "    assert catalog['featurizer'].get('lengths').cls is Lengths\n"
+        "    assert len(mmbench_tiny_data) == 120\n\n"
+        "def test_and_gone_afterwards():\n"
+        "    assert 'lengths' not in get_catalog()['featurizer']\n"
     )
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "-rf", "test_author.py"], capture_output=True, text=True,
                           cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
-    failed = re.findall(r"FAILED test_author.py::test_contract\[(.*?)\]", done.stdout)
+    failed = re.findall(r"FAILED test_author.py::(\S+)", done.stdout)
     # a float64 output breaks the output rule and the rules that read the features
-    assert "Lengths-check_featurizer_output" in failed
-    assert "Lengths-check_featurizer_contract" not in failed
-    assert "Lengths-check_featurizer_fit_returns_self" not in failed
+    assert "test_contract[Lengths-check_featurizer_output]" in failed
+    assert "test_contract[Lengths-check_featurizer_contract]" not in failed
+    assert "test_contract[Lengths-check_featurizer_fit_returns_self]" not in failed
+    assert not [f for f in failed if not f.startswith("test_contract")], failed
     assert "but features must be float32[N, D]" in done.stdout
+    # output, rows_independent and deterministic read the float64 features
+    assert "3 failed, 5 passed" in done.stdout, done.stdout[-2000:]

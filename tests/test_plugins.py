@@ -327,3 +327,13 @@ def test_plugins_command_shows_broken_plugins_in_text_and_json(mistaken_site, tm
     assert broken["typo"]["distribution"] == "mmbench-err-typo"
     assert "did you mean mmbench_register_fusions?" in broken["typo"]["error"]
     assert "no-arg" not in broken and report["disabled"] == ["no-arg"]
+
+
+def test_a_second_plugin_under_a_taken_name_leaves_the_first_alone():
+    catalog = load_catalog()
+    plugin = types.SimpleNamespace(
+        mmbench_register_classifiers=mmbench.hookimpl(lambda register: register(_Clf, "nope"))
+    )
+    assert not catalog.register_plugin(plugin, "sklearn", "other-dist")
+    assert "a plugin named 'sklearn' is already registered" in catalog.broken[-1].message
+    assert "logreg" in catalog["classifier"] and "nope" not in catalog["classifier"]
