@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -77,7 +77,7 @@ def _kwargs(params: dict[str, Any] | None) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in (params or {}).items())
 
 
-def _fail(plugin: Any, message: str) -> None:
+def _fail(plugin: Any, message: str) -> NoReturn:
     raise AssertionError(f"{plugin_class(plugin).__name__}: {message}")
 
 

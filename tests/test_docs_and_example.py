@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SMOKE
+from install_kit import env_with, pip_install
 
 EXAMPLE = REPO / "examples" / "mmbench-example-plugin"
 
@@ -43,14 +43,10 @@ def test_readme_plugin_code_installs_and_its_tests_pass(tmp_path):
     for rel, text in files.items():
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_text(text)
-    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-           "--target", str(site), str(project)]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site),
-                                                        os.environ.get("PYTHONPATH", "")])}
+    site.mkdir()
+    pip_install(site, project)
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                          capture_output=True, text=True, env=env, cwd=project)
+                          capture_output=True, text=True, env=env_with(site), cwd=project)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr
     from mmbench.checks import CHECKS
 
@@ -102,17 +98,13 @@ def example_source(tmp_path_factory) -> Path:
 def installed_example(tmp_path_factory, example_source) -> Path:
     """The example plugin installed from outside the repo into a folder of its own."""
     target = tmp_path_factory.mktemp("site")
-    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-           "--target", str(target), str(example_source)]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=target)
-    assert done.returncode == 0, done.stderr
+    pip_install(target, example_source)
     return target
 
 
 def _mmbench(args: list[str], site: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(site), "COLUMNS": "250"}
     return subprocess.run([sys.executable, "-m", "mmbench.cli", *args], capture_output=True,
-                          text=True, env=env, cwd=cwd)
+                          text=True, env=env_with(site), cwd=cwd)
 
 
 def test_third_party_plugin_appears_in_plugins_and_in_the_plan(installed_example, write_suite,
@@ -135,10 +127,9 @@ def test_third_party_plugin_appears_in_plugins_and_in_the_plan(installed_example
 
 def test_example_plugins_own_tests_pass_against_the_installed_package(installed_example,
                                                                       example_source):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed_example),
-                                                        os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                          capture_output=True, text=True, env=env, cwd=example_source)
+                          capture_output=True, text=True, env=env_with(installed_example),
+                          cwd=example_source)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr
     from mmbench.checks import CHECKS
 

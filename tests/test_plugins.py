@@ -301,31 +301,37 @@ def test_disable_turns_a_broken_plugin_off(mistaken_site, monkeypatch):
     assert catalog.disabled == ["missing-dep", "raiser"]
 
 
-def test_plugins_command_shows_broken_plugins_in_text_and_json(mistaken_site, tmp_path):
+def test_plugins_command_shows_broken_plugins_in_text_and_json(mistaken_site, monkeypatch,
+                                                                capsys):
     import json
-    import os
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(mistaken_site), *sys.path]),
-           "MMBENCH_DISABLE_PLUGINS": "no-arg"}
-    run = [sys.executable, "-m", "mmbench.cli", "plugins"]
-    text = subprocess.run(run, capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert text.returncode == 0, text.stderr
+    from mmbench import plugins
+    from mmbench.cli import main
+
+    monkeypatch.setenv("MMBENCH_DISABLE_PLUGINS", "no-arg")
+    monkeypatch.setenv("COLUMNS", "250")
+    plugins.reset_catalog()
+    try:
+        assert main(["plugins"]) == 0
+        text = capsys.readouterr().out
+        assert main(["plugins", "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+    finally:
+        plugins.reset_catalog()
     assert ("broken plugin wrong-arg (mmbench-err-wrong-arg): mmbench_register_classifiers(reg)"
-            in text.stdout)
-    assert "disabled by MMBENCH_DISABLE_PLUGINS: no-arg" in text.stdout
-    out = subprocess.run(run + ["--json"], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
-    plugins = {p["name"]: p for p in report["plugins"]}
-    assert plugins["fine"]["distribution"] == "mmbench-err-fine"
-    assert plugins["fine"]["version"] == "0.3"
-    assert [e["name"] for e in plugins["fine"]["registered"]["classifier"]] == ["fine-clf"]
-    assert plugins["sklearn"]["distribution"] == "mmbench"
-    assert "logreg" in [e["name"] for e in plugins["sklearn"]["registered"]["classifier"]]
-    assert "concat" in [e["name"] for e in plugins["fusion"]["registered"]["fusion"]]
+            in text)
+    assert "disabled by MMBENCH_DISABLE_PLUGINS: no-arg" in text
+    plugins_ = {p["name"]: p for p in report["plugins"]}
+    assert plugins_["fine"]["distribution"] == "mmbench-err-fine"
+    assert plugins_["fine"]["version"] == "0.3"
+    assert [e["name"] for e in plugins_["fine"]["registered"]["classifier"]] == ["fine-clf"]
+    assert plugins_["sklearn"]["distribution"] == "mmbench"
+    assert "logreg" in [e["name"] for e in plugins_["sklearn"]["registered"]["classifier"]]
+    assert "concat" in [e["name"] for e in plugins_["fusion"]["registered"]["fusion"]]
     broken = {b["name"]: b for b in report["broken"]}
     assert broken["typo"]["distribution"] == "mmbench-err-typo"
     assert "did you mean mmbench_register_fusions?" in broken["typo"]["error"]
+    assert broken["typo"]["message"].startswith("plugin 'typo' (mmbench-err-typo): ")
     assert "no-arg" not in broken and report["disabled"] == ["no-arg"]
 
 

@@ -4,7 +4,6 @@ run the package's own tests, see it in ``mmbench plugins --json``, name it in a 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -17,6 +16,7 @@ from mmbench.cli import main
 from mmbench.scaffold import KINDS, plugin_names
 
 from conftest import REPO
+from install_kit import env_with, pip_install
 
 #: tests each generated package has besides one per conformance rule
 OWN_TESTS = 3
@@ -30,16 +30,8 @@ def scaffolds(tmp_path_factory) -> tuple[Path, Path]:
         assert main(["new-plugin", f"mmbench-e2e-{kind}", "--kind", kind, "--dir",
                      str(parent)]) == 0
     site = tmp_path_factory.mktemp("site")
-    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-           "--target", str(site), *(str(parent / f"mmbench-e2e-{k}") for k in KINDS)]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=parent)
-    assert done.returncode == 0, done.stderr
+    pip_install(site, *(parent / f"mmbench-e2e-{k}" for k in KINDS))
     return parent, site
-
-
-def _env(site: Path) -> dict[str, str]:
-    path = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return {**os.environ, "PYTHONPATH": path, "COLUMNS": "250"}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +42,7 @@ def own_test_results(scaffolds) -> dict[str, list[ET.Element]]:
     report = parent / "report.xml"
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
            f"--junitxml={report}", *(str(parent / f"mmbench-e2e-{k}") for k in KINDS)]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=parent, env=_env(site))
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=parent, env=env_with(site))
     assert report.is_file(), done.stdout + done.stderr
     cases: dict[str, list[ET.Element]] = {}
     for case in ET.parse(report).iter("testcase"):
@@ -72,7 +64,7 @@ def test_generated_package_passes_its_own_tests(kind, own_test_results):
 def test_installed_packages_are_listed_by_plugins_json(scaffolds):
     _, site = scaffolds
     done = subprocess.run([sys.executable, "-m", "mmbench.cli", "plugins", "--json"],
-                          capture_output=True, text=True, env=_env(site), cwd=site)
+                          capture_output=True, text=True, env=env_with(site), cwd=site)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["broken"] == []
@@ -103,7 +95,7 @@ def test_one_suite_names_all_four_and_runs(scaffolds, write_suite):
         name = "e2e-classifier"
     """)
     done = subprocess.run([sys.executable, "-m", "mmbench.cli", "run", str(suite)],
-                          capture_output=True, text=True, env=_env(site), cwd=parent)
+                          capture_output=True, text=True, env=env_with(site), cwd=parent)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     assert "3 run, 0 failed" in done.stdout
     row = next(ln for ln in done.stdout.splitlines() if "e2e-fusion" in ln and "│" in ln)
