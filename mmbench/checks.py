@@ -149,13 +149,14 @@ def check_dataset_contract(plugin: Any) -> None:
                       f"('image', 'text'), got {mods!r}")
 
 
-def check_dataset_load(plugin: Any) -> None:
+def check_dataset_load(plugin: Any) -> MultimodalData:
     """``load()`` returns :class:`MultimodalData` with the modalities the class declares."""
     data = _load(plugin)
     declared, loaded = set(plugin_class(plugin).modalities), set(data.modalities)
     if declared != loaded:
         _fail(plugin, f"modalities declares {sorted(declared)} but load() returned "
                       f"{sorted(loaded)}; suites are validated against the declaration")
+    return data
 
 
 def check_dataset_labels(plugin: Any) -> None:

@@ -82,8 +82,7 @@ def check_dataset(dataset: Any, **params: Any) -> MultimodalData:
     from .checks import fresh
 
     plugin = fresh(dataset, params) if params else dataset
-    _run("dataset", plugin)
-    return fresh(plugin).load()
+    return _run("dataset", plugin)["check_dataset_load"]
 
 
 def check_featurizer(featurizer: Any, data: MultimodalData | None = None) -> np.ndarray:
