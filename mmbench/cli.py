@@ -142,9 +142,14 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace, console: Console) -> int:
-    from .plugins import get_catalog
+    from .plugins import describe_plugins, get_catalog
 
     catalog = get_catalog()
+    if getattr(args, "json", False):
+        import json
+
+        sys.stdout.write(json.dumps(describe_plugins(catalog), indent=2) + "\n")
+        return EXIT_OK
     table = Table(title="registered plugins", header_style="bold")
     for col in ("kind", "name", "plugin", "distribution", "summary"):
         table.add_column(col)
@@ -159,6 +164,24 @@ def cmd_plugins(args: argparse.Namespace, console: Console) -> int:
             f"[red]broken plugin[/] {escape(broken.name)} "
             f"({escape(broken.distribution or 'unknown distribution')}): {escape(broken.error)}"
         )
+    for plugin in describe_plugins(catalog)["plugins"]:
+        if not plugin["registered"]:
+            console.print(f"[yellow]empty[/] plugin {escape(plugin['name'])!r} "
+                          f"({escape(plugin['distribution'] or 'unknown distribution')}) "
+                          "registered nothing: mark its hook functions with @mmbench.hookimpl",
+                          highlight=False)
+    if catalog.disabled:
+        console.print(f"disabled by MMBENCH_DISABLE_PLUGINS: {', '.join(catalog.disabled)}",
+                      highlight=False)
+    return EXIT_OK
+
+
+def cmd_new_plugin(args: argparse.Namespace, console: Console) -> int:
+    from .scaffold import new_plugin
+
+    folder = new_plugin(args.name, args.kind, Path(args.dir))
+    console.print(f"wrote {folder}; next: pip install -e {folder} && pytest {folder}",
+                  highlight=False)
     return EXIT_OK
 
 
@@ -217,7 +240,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("plugins", help="list registered plugins and broken ones")
+    p.add_argument("--json", action="store_true", help="machine-readable: plugins, their "
+                   "distribution and version, the names of each kind they registered, broken "
+                   "plugins with their errors")
     p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("new-plugin", help="write a ready-to-install plugin package to start from")
+    p.add_argument("name", help="distribution name, e.g. mmbench-median-fusion (its package is "
+                   "mmbench_median_fusion, its plugin name median-fusion)")
+    p.add_argument("--kind", default="fusion",
+                   choices=["featurizer", "fusion", "classifier", "dataset"],
+                   help="what the example plugin provides (default: fusion)")
+    p.add_argument("--dir", default=".", help="folder to create the package in (default: .)")
+    p.set_defaults(func=cmd_new_plugin)
     return parser
 
 

@@ -125,7 +125,7 @@ def _variants(
     try:
         entry = catalog[kind].get(spec.name)
     except MmbenchError as exc:
-        broken = "; ".join(f"{b.name} ({b.error})" for b in catalog.broken)
+        broken = "; ".join(b.message for b in catalog.broken)
         hint = f" (plugins that failed to load: {broken})" if broken else ""
         problems.append(f"{where}: {exc}{hint}")
         return []

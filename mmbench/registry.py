@@ -65,7 +65,9 @@ def _require(cls: type, kind: str, attrs: Sequence[str]) -> None:
 def check_contract(kind: str, cls: type) -> None:
     """Raise :class:`PluginContractError` if ``cls`` cannot serve as a ``kind`` plugin."""
     if not inspect.isclass(cls):
-        raise PluginContractError(f"{kind} plugins register classes, got {cls!r}")
+        raise PluginContractError(
+            f"{kind} plugins register classes, got {cls!r}; pass the class itself, not an "
+            f"instance or a function")
     if kind == "dataset":
         _require(cls, kind, ["modalities", "load"])
     elif kind == "featurizer":
@@ -120,8 +122,9 @@ class Registry:
                 raise DuplicateNameError(
                     f"{self.kind} name {key!r} is registered twice: by plugin "
                     f"{holder.plugin!r} ({holder.distribution or 'unknown distribution'}) and "
-                    f"by plugin {plugin!r} ({distribution or 'unknown distribution'}); disable one "
-                    "with MMBENCH_DISABLE_PLUGINS or rename it"
+                    f"by plugin {plugin!r} ({distribution or 'unknown distribution'}); rename "
+                    f"it in one of them, or disable one with MMBENCH_DISABLE_PLUGINS="
+                    f"{holder.plugin} (or ={plugin})"
                 )
         self._entries[name] = entry
         self._aliases.update({a: name for a in aliases})

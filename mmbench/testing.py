@@ -1,24 +1,27 @@
 """The plugin author's test kit.
 
 - :func:`tiny_data`: a two-modality dataset (images + captions) that runs in a second on CPU.
-- :func:`check_featurizer`, :func:`check_fusion`, :func:`check_classifier`: conformance checks
-  (raise ``AssertionError`` with a message saying what is wrong).
+- :func:`check_dataset`, :func:`check_featurizer`, :func:`check_fusion`,
+  :func:`check_classifier`: run every conformance check of a kind (each raises
+  ``AssertionError`` saying what is wrong; the checks themselves are in :mod:`mmbench.checks`).
+- :func:`parametrize_with_checks`: the same checks as one pytest test each.
 - :func:`registered`: a context manager that registers a plugin object in the process-wide
-  catalog for one test and removes it afterwards (opt-in, nothing autouse).
+  catalog for one test and removes it afterwards (opt-in, nothing autouse);
+  :mod:`mmbench.pytest_plugin` offers it as the ``mmbench_registered`` fixture.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import inspect
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from .plugins import Catalog, get_catalog
-from .protocols import LEVELS, MultimodalData
-from .registry import check_contract
+from .protocols import MultimodalData
 
 WORDS = {
     0: ["red", "apple", "cherry", "fire"],
@@ -59,96 +62,102 @@ def tiny_data(n: int = 120, n_classes: int = 3, *, size: int = 8, image_signal: 
     )
 
 
-def _split(data: MultimodalData, frac: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
-    cut = int(len(data) * frac)
-    return np.arange(cut), np.arange(cut, len(data))
+def _run(kind: str, plugin: Any, **options: Any) -> dict[str, Any]:
+    """Run every ``kind`` check on ``plugin``; their return values by check name."""
+    from .checks import CHECKS, shared_work
 
-
-def check_featurizer(featurizer: Any, data: MultimodalData | None = None) -> np.ndarray:
-    """Check a featurizer instance: contract, float32[N, D] output, same rows for the same
-    input, and (for ``fits_on_train``) that transform works on unseen samples."""
-    check_contract("featurizer", type(featurizer))
-    data = data or tiny_data()
-    assert featurizer.modality in data.modalities, (
-        f"featurizer modality {featurizer.modality!r} not in test data {list(data.modalities)}")
-    train, test = _split(data)
-    samples = data.modalities[featurizer.modality]
-    sub = data.subset(train).modalities[featurizer.modality]
-    fitted = featurizer.fit(sub)
-    assert fitted is not None, "fit must return self"
-    out = np.asarray(fitted.transform(samples))
-    assert out.ndim == 2 and out.shape[0] == len(samples), f"bad output shape {out.shape}"
-    assert out.dtype == np.float32, f"features must be float32, got {out.dtype}"
-    assert np.isfinite(out).all(), "features contain NaN or inf"
-    again = np.asarray(fitted.transform(data.subset(test).modalities[featurizer.modality]))
-    np.testing.assert_allclose(again, out[test], rtol=1e-4, atol=1e-5,
-                               err_msg="transform of a subset differs from the full transform")
+    out = {}
+    with shared_work():  # the checks share one fit (or load) of the plugin
+        for check in CHECKS[kind]:
+            accepted = inspect.signature(check).parameters
+            out[check.__name__] = check(plugin, **{k: v for k, v in options.items()
+                                                   if k in accepted})
     return out
 
 
-def check_classifier(cls: type, **params: Any) -> None:
-    """Check a classifier class: sklearn contract (get_params/clone), fit returns self,
-    probabilities rows sum to one, and it learns a separable problem."""
-    from sklearn.base import clone
+def check_dataset(dataset: Any, **params: Any) -> MultimodalData:
+    """Check a dataset (a class, built with ``params``, or an instance): contract, ``load()``
+    returning the declared modalities, labels, sample types, a stable fingerprint. Returns the
+    loaded data."""
+    from .checks import fresh
 
-    check_contract("classifier", cls)
-    clf = cls(**params)
-    cloned = clone(clf)
-    assert cloned.get_params() == clf.get_params(), "clone() does not preserve params"
-    rng = np.random.default_rng(0)
-    y = np.arange(90) % 3
-    X = rng.normal(0, 0.3, (90, 4)) + np.eye(3, 4)[y] * 3
-    fitted = clf.fit(X, y)
-    assert fitted is clf, "fit must return self"
-    proba = np.asarray(clf.predict_proba(X))
-    assert proba.shape == (90, 3), f"predict_proba shape {proba.shape}, expected (90, 3)"
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
-    assert list(clf.classes_) == [0, 1, 2], f"classes_ is {clf.classes_}"
-    acc = np.mean(np.asarray(clf.classes_)[proba.argmax(axis=1)] == y)
-    assert acc > 0.9, f"accuracy {acc:.2f} on a separable problem"
+    plugin = fresh(dataset, params) if params else dataset
+    return _run("dataset", plugin)["check_dataset_load"]
 
 
-def check_fusion(cls: type, make_classifier: Any = None, data: MultimodalData | None = None,
+def check_featurizer(featurizer: Any, data: MultimodalData | None = None) -> np.ndarray:
+    """Check a featurizer (an instance, or a class built with its defaults): contract, ``fit``
+    returning self, finite ``float32[N, D]`` output, rows that do not depend on their batch,
+    deterministic output. ``data`` defaults to :func:`tiny_data`. Returns the features of all
+    samples."""
+    return _run("featurizer", featurizer, data=data)["check_featurizer_output"]
+
+
+def check_classifier(cls: Any, **params: Any) -> None:
+    """Check a classifier (a class, built with ``params``, or an instance): scikit-learn
+    contract (``get_params``, ``clone``), ``fit`` returning self, ``classes_``, probability
+    rows that sum to one, labels that do not start at 0, and that it learns a separable
+    problem."""
+    from .checks import fresh
+
+    _run("classifier", fresh(cls, params) if params else cls)
+
+
+def check_fusion(cls: Any, make_classifier: Any = None, data: MultimodalData | None = None,
                  **params: Any) -> np.ndarray:
-    """Check a fusion class on tiny features: contract, probability shape and sums, classes
-    missing from training get probability columns, and better than chance."""
-    check_contract("fusion", cls)
-    assert cls.level in LEVELS
-    data = data or tiny_data(n=150)
-    rng = np.random.default_rng(1)
-    y = data.y
-    n_classes = len(data.class_names)
-    views = {
-        "image": (np.eye(n_classes)[y] * 2 + rng.normal(0, 1, (len(y), n_classes))).astype(
-            np.float32),
-        "text": (np.eye(n_classes)[y] * 2 + rng.normal(0, 1, (len(y), n_classes))).astype(
-            np.float32),
-    }
-    if make_classifier is None:
-        from sklearn.linear_model import LogisticRegression
+    """Check a fusion strategy (a class, built with ``params``, or an instance) on tiny views:
+    contract, ``fit`` returning self, probability shape and sums, better than chance, missing
+    modalities at test time, a class absent from training, views left unmodified. Returns the
+    test probabilities."""
+    from .checks import fresh
 
-        def make_classifier() -> Any:
-            return LogisticRegression(max_iter=500)
+    plugin = fresh(cls, params) if params else cls
+    out = _run("fusion", plugin, make_classifier=make_classifier, data=data)
+    return out["check_fusion_predict_proba"]
 
-    train, test = _split(data)
-    tr = {m: v[train] for m, v in views.items()}
-    te = {m: v[test] for m, v in views.items()}
-    fusion = cls(**params)
-    assert fusion.fit(tr, y[train], make_classifier) is fusion, "fit must return self"
-    proba = np.asarray(fusion.predict_proba(te))
-    assert proba.shape == (len(test), n_classes), f"bad proba shape {proba.shape}"
-    assert np.isfinite(proba).all(), "probabilities contain NaN or inf"
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4)
-    acc = np.mean(proba.argmax(axis=1) == y[test])
-    assert acc > 1.5 / n_classes, f"accuracy {acc:.2f} is near chance on easy data"
-    return proba
+
+def parametrize_with_checks(plugins: Sequence[Any], *, kind: str | None = None) -> Any:
+    """A ``pytest.mark.parametrize`` over ``(plugin, check)``: every conformance check of every
+    plugin (classes are built with their defaults; pass an instance to choose parameters), one
+    test each, with ids such as ``MyFusion-check_fusion_missing_modality``::
+
+        @parametrize_with_checks([MyFusion, MyFeaturizer(size=8)])
+        def test_mmbench_contract(plugin, check):
+            check(plugin)
+
+    ``kind`` is inferred from each plugin's attributes unless given.
+    """
+    import pytest
+
+    from .checks import checks_for
+
+    params = [
+        pytest.param(plugin, check, id=f"{_label(plugin)}-{check.__name__}")
+        for plugin in plugins
+        for check in checks_for(plugin, kind)
+    ]
+    return pytest.mark.parametrize(("plugin", "check"), params)
+
+
+def _label(plugin: Any) -> str:
+    if inspect.isclass(plugin):
+        return plugin.__name__
+    if type(plugin).__repr__ is not object.__repr__:
+        return repr(plugin)
+    return type(plugin).__name__
 
 
 @contextmanager
 def registered(plugin: object, name: str = "test-plugin",
                catalog: Catalog | None = None) -> Iterator[Catalog]:
-    """Register ``plugin`` (a module or object with hookimpls) for the duration of a block."""
+    """Register ``plugin`` (a module or object with hookimpls) for the duration of a block.
+
+    A plugin already in the catalog (an installed package's module, found through its entry
+    point) is left as it is, so a test works the same before and after ``pip install``."""
     catalog = catalog or get_catalog()
+    if catalog.pm.is_registered(plugin):
+        yield catalog
+        return
     if not catalog.register_plugin(plugin, name, "test"):
         broken = catalog.broken.pop()
         raise AssertionError(f"plugin {name!r} failed to register: {broken.error}")

@@ -8,7 +8,8 @@ import pytest
 from mmbench.errors import UserError
 from mmbench.plugins import get_catalog
 from mmbench.registry import build
-from mmbench.testing import check_classifier, check_featurizer, check_fusion, tiny_data
+from mmbench.testing import (check_classifier, check_dataset, check_featurizer, check_fusion,
+                             tiny_data)
 
 CLASSIFIERS = ["logreg", "linear-svm", "random-forest", "xgboost"]
 
@@ -63,6 +64,11 @@ def test_tfidf_vocabulary_comes_from_training_split_only():
 ])
 def test_fusion_conformance(name, params):
     check_fusion(get_catalog()["fusion"].get(name).cls, **params)
+
+
+def test_dataset_conformance():
+    data = check_dataset(get_catalog()["dataset"].get("synthetic").cls, n=60, n_classes=4)
+    assert len(data) == 60 and len(data.class_names) == 4
 
 
 def test_tiny_data_modalities_are_each_informative():
