@@ -205,6 +205,13 @@ def test_every_executor_records_the_same_results(tmp_path: Path, shared_cluster:
     # features went to the cluster once per featurization: per seed hog-color and tfidf,
     # train + test, and the split's labels (6 arrays), not once per cell (3 cells x 4 each)
     assert remote.shipped == 2 * 6
+    # Dask's statistical profiler and tick monitor were stopped on the cluster's workers
+    from distributed import Client
+
+    with Client(shared_cluster.address, timeout=30) as client:
+        left = client.run(lambda dask_worker: sorted(
+            {"profile", "profile-cycle", "tick"} & set(dask_worker.periodic_callbacks)))
+    assert len(left) == 2 and all(v == [] for v in left.values()), left
     # the pool's workers mapped the same 12 arrays from files, deleted when the run closed
     assert pool.shared.written == 2 * 6
     assert list((tmp_path / "tmp").glob("mmbench-shared-*")) == []

@@ -35,7 +35,7 @@ class DaskExecutor:
 
     def __init__(self, *, address: str | None = None, retries: int = 1, n_workers: int = 2,
                  threads_per_cell: int = 1, timeout: float = 30.0, featurize: str = "client",
-                 resources: dict[str, float] | None = None) -> None:
+                 resources: dict[str, float] | None = None, profiler: bool = False) -> None:
         for label, value, low in (("retries", retries, 0), ("n_workers", n_workers, 1),
                                   ("threads_per_cell", threads_per_cell, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
@@ -49,6 +49,9 @@ class DaskExecutor:
                 for k, v in resources.items())):
             raise ValueError(f"resources must map names to amounts, like {{ GPU = 1 }}, got "
                              f"{resources!r}")
+        if not isinstance(profiler, bool):
+            raise ValueError(f"profiler must be true or false, got {profiler!r}")
+        self.profiler = profiler
         self.featurize = featurize
         self.resources = dict(resources or {})
         self.address = address
@@ -91,10 +94,15 @@ class DaskExecutor:
         return self.featurize == "workers"
 
     def prepare(self) -> None:
-        """Connect before the run starts, and check that featurization can be placed."""
+        """Connect before the run starts, check that featurization can be placed, and (unless
+        ``profiler``) stop Dask's statistical profiler on the workers."""
         client = self._connect()
         if self.featurizes:
             self._require_resources(client)
+        if not self.profiler:
+            from .profiler import NoProfiler
+
+            client.register_plugin(NoProfiler(), name="mmbench-no-profiler")
 
     def run_featurize(self, job: FeaturizeJob) -> list[Any]:
         """Compute a featurization on a worker offering ``resources`` (say a GPU: start it
