@@ -14,7 +14,7 @@ and start/finish times every cell records:
   finish (what a ragged end and dispatch cost);
 - ``setup``: from the run's start to its first cell (planning, data and cached features).
 
-    .venv/bin/python benchmarks/executors.py [--cells 24] [--n 20000] [--classifier linear-svm]
+    .venv/bin/python benchmarks/executors.py [--cells 12] [--rounds 3] [--n 20000] [--classifier linear-svm]
 """
 
 from __future__ import annotations
@@ -145,11 +145,15 @@ def spans(records: list[dict]) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cells", type=int, default=24)
+    parser.add_argument("--cells", type=int, default=12)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of all runs, interleaved; medians are reported")
     parser.add_argument("--n", type=int, default=20000, help="synthetic samples")
     parser.add_argument("--classifier", default="linear-svm", choices=["linear-svm", "logreg"],
                         help="the cells' classifier (its C is swept to make distinct cells)")
     args = parser.parse_args()
+    from statistics import median
+
     from rich.console import Console
 
     from mmbench.executors import make_executor
@@ -168,38 +172,50 @@ def main() -> None:
 
     run_suite(suite("warm"), quiet, executor="local")  # features cached for every run
     address, procs = start_cluster(root, 2)
+    runs = {"local (1 process)": (1, "local", {"n_jobs": 1}),
+            "local (2 processes)": (2, "local", {"n_jobs": 2}),
+            "dask (2 workers)": (2, "dask", {"address": address})}
+    rows: dict[str, list[tuple[float, ...]]] = {tag: [] for tag in [*runs, "bare"]}
+    print(f"{args.cells} cells x {args.rounds} rounds, {args.classifier} on {args.n} synthetic "
+          "TF-IDF rows, 1 thread each; cell = fit + predict + scoring (bootstrap intervals) in "
+          "the worker. Runs interleave, so that drifts of a shared host hit all of them.")
     try:
-        runs = {"local (1 process)": (1, "local", {"n_jobs": 1}),
-                "local (2 processes)": (2, "local", {"n_jobs": 2}),
-                "dask (2 workers)": (2, "dask", {"address": address})}
-        base = base_cell = None
-        print(f"{args.cells} cells, {args.classifier} on {args.n} synthetic TF-IDF rows, "
-              "1 thread each; cell = fit + predict + scoring (bootstrap intervals) in the worker")
-        for tag, (workers, name, options) in runs.items():
-            executor = make_executor(get_catalog(), name=name, overrides=options)
-            if name == "local" and workers > 1:  # start the pool outside the timing
-                executor.run([], lambda t, o: None)
-            start_wall, start = time.time(), time.perf_counter()
-            summary = run_suite(suite(tag.split()[0] + str(workers)), quiet, executor=executor)
-            wall = time.perf_counter() - start
-            assert not summary.failed, summary.failed
-            recs = list(ResultStore(summary.results_dir).records())
-            cell_s = sum(sum(r["timings"].values()) for r in recs) / len(recs)
-            gap, busy, first = spans(recs)
-            rate = len(recs) / wall
-            base, base_cell = base or rate, base_cell or cell_s
-            print(f"{tag:22s} {rate:6.3f} cells/s  x{rate / base:4.2f}  cell {cell_s:.2f} s "
-                  f"(x{cell_s / base_cell:4.2f})  dispatch {gap * 1000:5.1f} ms  busy "
-                  f"{busy:4.0%}  setup {first - start_wall:4.2f} s")
-        one, one_cell = bare_wall(suite("warm"), 1, args.cells)
-        two, two_cell = bare_wall(suite("warm"), 2, args.cells)
-        print(f"{'bare (1 → 2 processes)':22s} {args.cells / two:6.3f} cells/s  x{one / two:4.2f}"
-              f"  cell {two_cell:.2f} s (x{two_cell / one_cell:4.2f})  — the hardware's ceiling: "
-              "the same cells, no executor, no result store")
+        for r in range(args.rounds):
+            base = base_cell = 0.0
+            for tag, (workers, name, options) in runs.items():
+                executor = make_executor(get_catalog(), name=name, overrides=options)
+                if name == "local" and workers > 1:  # start the pool outside the timing
+                    executor.run([], lambda t, o: None)
+                start_wall, start = time.time(), time.perf_counter()
+                summary = run_suite(suite(f"{name}{workers}-{r}"), quiet, executor=executor)
+                wall = time.perf_counter() - start
+                assert not summary.failed, summary.failed
+                recs = list(ResultStore(summary.results_dir).records())
+                cell_s = sum(sum(x["timings"].values()) for x in recs) / len(recs)
+                gap, busy, first = spans(recs)
+                rate = len(recs) / wall
+                base, base_cell = base or rate, base_cell or cell_s
+                rows[tag].append((rate, rate / base, cell_s, cell_s / base_cell, gap * 1000,
+                                  busy, first - start_wall))
+            one, one_cell = bare_wall(suite("warm"), 1, args.cells)
+            two, two_cell = bare_wall(suite("warm"), 2, args.cells)
+            rows["bare"].append((args.cells / two, one / two, two_cell, two_cell / one_cell))
+            print(f"round {r + 1}: ratio to 1 process: " + ", ".join(
+                f"{tag} x{rows[tag][-1][1]:.2f}" for tag in rows if tag != "local (1 process)"))
     finally:
         for proc in reversed(procs):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+    print("medians over rounds:")
+    for tag, got in rows.items():
+        m = [median(col) for col in zip(*got)]
+        if tag == "bare":
+            print(f"{'bare (2 processes)':22s} {m[0]:6.3f} cells/s  x{m[1]:4.2f}  cell {m[2]:.2f} s "
+                  f"(x{m[3]:4.2f})  — the hardware's ceiling: the same cells in two bare "
+                  "processes, no executor, no result store")
+        else:
+            print(f"{tag:22s} {m[0]:6.3f} cells/s  x{m[1]:4.2f}  cell {m[2]:.2f} s (x{m[3]:4.2f})"
+                  f"  dispatch {m[4]:5.1f} ms  busy {m[5]:4.0%}  setup {m[6]:4.2f} s")
 
 
 if __name__ == "__main__":
