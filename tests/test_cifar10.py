@@ -266,7 +266,7 @@ def test_damaged_caches_are_detected_and_rebuilt(env: Path, tmp_path: Path, how:
     shutil.rmtree(arrays)  # now the unpacked archive is read again
     (unpacked,) = (tmp_path / "cache" / "cifar10" / "unpacked").iterdir()
     damage_file(unpacked / "cifar-10-batches-py" / "test_batch", how)
-    with pytest.warns(UserWarning, match=f"unpacked cache {unpacked} is damaged"):
+    with pytest.warns(UserWarning, match=f"unpacked cache {unpacked} cannot be trusted"):
         third = Cifar10(data_dir=str(env)).load()
     np.testing.assert_array_equal(third.modalities["image"], x)
     assert damage(unpacked) is None

@@ -192,6 +192,8 @@ def seal(folder: Path, sync: bool = False) -> None:
 def damage(folder: Path) -> str | None:
     """What is wrong with a folder written by :func:`seal` (a file missing, truncated or
     changed since), or None when every file has its recorded sha256."""
+    if not (folder / CHECKSUMS).exists():
+        return f"it has no {CHECKSUMS}: written by an older mmbench, or left unfinished"
     try:
         sums = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
         for name, digest in sums.items():
@@ -213,7 +215,7 @@ def unpack(archive: Path, keep: Callable[[str], bool]) -> Path:
         problem = damage(dest)
         if problem is None:
             return dest
-        warnings.warn(f"unpacked cache {dest} is damaged ({problem}); extracting again")
+        warnings.warn(f"unpacked cache {dest} cannot be trusted ({problem}); extracting again")
         shutil.rmtree(dest, ignore_errors=True)
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=base))
