@@ -155,10 +155,17 @@ def records(results: Path) -> dict[str, dict]:
     return {r["cell_id"]: r for r in ResultStore(results).records()}
 
 
+def _sigint_default() -> None:
+    """In the child: Ctrl-C as in a terminal, even when this test process was started in the
+    background by a shell (which ignores SIGINT there, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli(*args: str, **kw: object) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "mmbench.cli", *args], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, **PINNED}, **kw)  # type: ignore[call-overload]
+                            env={**os.environ, **PINNED}, preexec_fn=_sigint_default,
+                            **kw)  # type: ignore[call-overload]
 
 
 def wait_processing(address: str, timeout: float = 60) -> int:
