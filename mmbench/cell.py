@@ -126,9 +126,7 @@ def score_robust(fusion: Any, robust: RobustViews, y_test: np.ndarray, n_classes
     scored: list[tuple[str, float, Any]] = []
     for name, level, views in robust:
         try:
-            p = np.asarray(fusion.predict_proba(views), dtype=np.float64)
-            if p.shape != (len(y_test), n_classes) or not np.isfinite(p).all():
-                raise ValueError(f"predict_proba returned shape {p.shape} or non-finite values")
+            p = check_proba(fusion.predict_proba(views), len(y_test), n_classes, "fusion")
             scored.append((name, level, compute_metrics(y_test, p.argmax(axis=1), n_classes)))
         except Exception as exc:  # recorded in the curve, never crashes the cell
             scored.append((name, level, exc))

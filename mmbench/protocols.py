@@ -221,7 +221,7 @@ def expand_proba(proba: np.ndarray, classes: Sequence[int], n_classes: int,
             f"{len(classes)}): one row per sample, one column per entry of classes_ "
             f"{classes.tolist()}")
     if len(classes) == n_classes and np.array_equal(classes, np.arange(n_classes)):
-        return np.asarray(proba, dtype=np.float64)
+        return proba
     out = np.zeros((proba.shape[0], n_classes), dtype=np.float64)
     out[:, classes] = proba
     return out

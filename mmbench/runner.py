@@ -157,13 +157,11 @@ class Runner:
         self.store = ResultStore(Path(self.suite.results_dir) / self.suite.name)
         root = Path(self.suite.cache_dir) if self.suite.cache_dir else cache_dir()
         self.device = resolve_device(self.suite.device) if self._needs_device() else "cpu"
-        if getattr(self.executor, "featurizes", False):  # on workers: they resolve "auto"
-            self.features = FeatureProvider(FeatureCache(root / "features"), catalog,
-                                            {"device": self.suite.device},
-                                            remote=self.executor.run_featurize)
-        else:
-            self.features = FeatureProvider(FeatureCache(root / "features"), catalog,
-                                            {"device": self.device})
+        remote = getattr(self.executor, "featurizes", False)  # workers resolve "auto" there
+        self.features = FeatureProvider(
+            FeatureCache(root / "features"), catalog,
+            {"device": self.suite.device if remote else self.device},
+            remote=self.executor.run_featurize if remote else None)
         self.summary = RunSummary(self.store.root, planned=len(plan.cells))
         sweeps = self.suite.robustness.sweeps() if self.suite.robustness else {}
         self.corrupter = Corrupter(self.features, sweeps) if sweeps else None
