@@ -112,7 +112,8 @@ def run_job(job: FeaturizeJob, catalog: Any = None) -> list[np.ndarray]:
 
     feat = instantiate(entry, job.variant, job.context)
     # refused before computing if the estimate exceeds the memory of the process that runs it
-    check_featurization_memory(feat, job.parts[0] if job.fit_on is None else job.fit_on,
+    check_featurization_memory(feat, plugin_input(job.parts[0] if job.fit_on is None
+                                                  else job.fit_on),
                                job.who, "batch_size" in entry.params)
     if job.fit_on is not None:
         feat = run(feat.fit, job.fit_on, names[0]) or feat

@@ -75,16 +75,19 @@ def is_write_refused(exc: BaseException) -> bool:
 @contextmanager
 def guard(who: str, inputs: Mapping[str, Any]) -> Iterator[None]:
     """Run a plugin call; a refused write into one of ``inputs`` (description -> the array
-    handed over) becomes an :class:`InputWriteError` naming ``who`` and the array."""
+    handed over) becomes an :class:`InputWriteError` naming ``who`` and the array (a refused
+    write into an array of the plugin's own stays the plugin's exception)."""
     try:
         yield
     except ValueError as exc:
         if not is_write_refused(exc):
             raise
         arrays = {k: v for k, v in inputs.items() if isinstance(v, np.ndarray)}
-        name = written(exc.__traceback__, arrays)
-        target = (f"{name} {describe(arrays[name])}" if name else
-                  "one of its inputs (" + ", ".join(arrays) + ")")
+        names = written(exc.__traceback__, arrays)
+        if not names:  # a read-only array of the plugin's own: its failure, not ours
+            raise
+        target = (f"{names[0]} {describe(arrays[names[0]])}" if len(names) == 1
+                  else "one of " + ", ".join(names))
         raise InputWriteError(
             f"{who} wrote into {target}, which is read-only ({exc}): mmbench hands every "
             f"plugin read-only arrays shared with other cells and the feature cache; copy "
@@ -95,10 +98,13 @@ _ASSIGN = re.compile(r"(.*?[^=!<>])(?:\*\*|//|>>|<<|[-+*/%&|^@])?=(?!=)")
 _WORD = re.compile(r"[A-Za-z_]\w*|'[^']*'|\"[^\"]*\"")
 
 
-def written(tb: types.TracebackType | None, inputs: Mapping[str, np.ndarray]) -> str | None:
+def written(tb: types.TracebackType | None, inputs: Mapping[str, np.ndarray]) -> list[str]:
     """Which of ``inputs`` a failed write aimed at, from the innermost frame that holds one
-    (as a local, or inside a local dict/list such as ``views``); several there are told apart
-    by the names on the left of the statement's assignment. None when it cannot be told."""
+    (as a local, or inside a local dict/list such as ``views``), told apart by the names on the
+    left of the failing statement's assignment (the whole statement for a call such as
+    ``np.multiply(X, 2, out=X)``). Every candidate of that frame when its source cannot be
+    read; none when no frame holds one or the statement names none (the write went into an
+    array of the plugin's own)."""
     frames = []
     while tb is not None:
         frames.append(tb)
@@ -114,9 +120,7 @@ def written(tb: types.TracebackType | None, inputs: Mapping[str, np.ndarray]) ->
                     if isinstance(item, np.ndarray) and np.may_share_memory(item, arr):
                         found.append((name, local, key))
         names = list(dict.fromkeys(n for n, _, _ in found))
-        if len(names) <= 1:
-            if names:
-                return names[0]
+        if not names:
             continue
         import linecache
 
@@ -129,6 +133,7 @@ def written(tb: types.TracebackType | None, inputs: Mapping[str, np.ndarray]) ->
         hits = [n for n, local, key in found if local in words and (
             key is None or repr(key) in words or f'"{key}"' in words
             or any(v == key for v in values if isinstance(v, str | int)))]
-        hits = list(dict.fromkeys(hits))
-        return hits[0] if len(hits) == 1 else None
-    return None
+        if not line:  # no source to read: every candidate
+            return names
+        return list(dict.fromkeys(hits))  # none: the statement wrote into something else
+    return []

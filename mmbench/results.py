@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import platform
@@ -155,11 +156,9 @@ class ResultStore:
         if not self.root.is_dir():
             raise UserError(f"{self.root} is a file, not a results folder; choose another "
                             "results_dir or suite name")
-        foreign = sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
-                         if p.is_file() and not self._own_name(p))
+        foreign = list(itertools.islice(self._foreign(), 4))
         if foreign:
-            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if foreign[3:]
-                                              else "")
+            shown = ", ".join(foreign[:3]) + (", ..." if foreign[3:] else "")
             raise UserError(
                 f"{self.root} is not an mmbench results folder (no {MARKER}) and holds files "
                 f"mmbench did not write ({shown}); nothing was run: set results_dir (or the "
@@ -183,15 +182,29 @@ class ResultStore:
             record_problem(_read_json(p), p.stem) is None
             for p in self.cells_dir.glob("*.json"))
 
-    def _own_name(self, path: Path) -> bool:
-        """Whether ``path`` is a name this store writes (in an empty or unmarked folder)."""
-        rel = path.relative_to(self.root).parts
-        return (rel in (("run.lock",), ("manifest.json",), ("audit.json",), (MARKER,))
-                or rel[0] == "superseded"
-                or (len(rel) == 2 and rel[0] == "cells" and re.fullmatch(
-                    rf"\.?{CELL_ID}\.json(\.{TEMP})?", rel[1]) is not None)
-                or (len(rel) == 2 and rel[0] == "predictions" and re.fullmatch(
-                    rf"\.?{CELL_ID}\.npz(\.{TEMP})?", rel[1]) is not None))
+    def _foreign(self) -> Iterator[str]:
+        """Paths (relative, sorted per folder) under ``root`` that this store does not write;
+        symbolic links are not followed."""
+        for folder, dirs, files in os.walk(self.root):
+            rel = Path(folder).relative_to(self.root).parts
+            dirs.sort()
+            if not rel:  # a folder of the store's own, or something else
+                for d in [d for d in dirs if d not in ("cells", "predictions", "superseded")]:
+                    dirs.remove(d)
+                    yield f"{d}/"
+            for name in sorted(files):
+                if not self._own_name((*rel, name)):
+                    yield "/".join((*rel, name))
+
+    @staticmethod
+    def _own_name(rel: tuple[str, ...]) -> bool:
+        """Whether ``rel`` (parts of a path under ``root``) is a name this store writes."""
+        if rel[0] == "superseded" or rel in (("run.lock",), ("manifest.json",),
+                                            ("audit.json",), (MARKER,)):
+            return True
+        kind = {"cells": "json", "predictions": "npz"}.get(rel[0])
+        return len(rel) == 2 and kind is not None and re.fullmatch(
+            rf"\.?{CELL_ID}\.{kind}(\.{TEMP})?", rel[1]) is not None
 
     def set_aside(self, record: dict[str, Any]) -> Path:
         """Move a cell's record and predictions to ``superseded/`` (kept, never read by the

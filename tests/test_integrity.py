@@ -6,6 +6,7 @@ Everything through the CLI, with a misbehaving third-party plugin installed as a
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -170,3 +171,44 @@ def test_a_store_of_an_earlier_version_without_its_marker_is_still_a_store(site,
     done = mmbench(site, "run", path)
     assert done.returncode == 0 and "1 already recorded" in done.stdout, done.stdout + done.stderr
     assert marker.exists()
+
+
+def test_the_error_names_the_array_written_and_leaves_a_plugins_own_arrays_alone():
+    from mmbench.readonly import InputWriteError, guard, plugin_input
+
+    x, y = plugin_input(np.zeros((4, 2), np.float32)), plugin_input(np.zeros(4, np.int64))
+    views = {"image": x, "text": plugin_input(np.ones((4, 3), np.float32))}
+    inputs = {"the view 'image'": x, "the view 'text'": views["text"], "the labels": y}
+
+    def labels(X, y):
+        y[:] = 1
+
+    def by_key(views, y):
+        key = "text"
+        views[key][:] = 0
+
+    def ufunc(X, y):
+        np.multiply(X, 2, out=X)
+
+    def both(X, y):
+        X[0], y[0] = 1, 1
+
+    def own(X, y):
+        mine = np.zeros(2)
+        mine.flags.writeable = False
+        mine[0] = 1
+
+    for plugin, args, named in [(labels, (x, y), "the labels int64[4]"),
+                                (by_key, (views, y), "the view 'text' float32[4, 3]"),
+                                (ufunc, (x, y), "the view 'image' float32[4, 2]"),
+                                (both, (x, y), "one of the view 'image', the labels")]:
+        with pytest.raises(InputWriteError, match=rf"^p wrote into {re.escape(named)}, which"):
+            with guard("p", inputs):
+                plugin(*args)
+    with pytest.raises(ValueError, match="read-only") as err:  # its own: its own failure
+        with guard("p", inputs):
+            own(x, y)
+    assert not isinstance(err.value, InputWriteError)
+    assert views["text"].flags.writeable is False and not np.shares_memory(x, views["text"])
+    with pytest.raises(ValueError):
+        x.flags.writeable = True  # a view of a frozen array cannot be unfrozen

@@ -17,37 +17,18 @@ import pandas as pd
 import pytest
 
 from misbehave_kit import install, mmbench
-
-SUITE = """
-name = "r"
-results_dir = "{results}"
-cache_dir = "{cache}"
-seeds = [0, 1]
-[[datasets]]
-name = "synthetic"
-params = {{ n = 120, n_classes = 3 }}
-[[featurizers]]
-name = "hog-color"
-params = {{ pixels_per_cell = 4 }}
-[[featurizers]]
-name = "tfidf"
-params = {{ max_features = 64, min_df = 1 }}
-[[fusions]]
-name = "concat"
-[[classifiers]]
-name = "logreg"
-"""
-
+from test_staleness import EDITED
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(plugin site, results of a finished 6-cell run)."""
     tmp = tmp_path_factory.mktemp("readers")
     site = install(tmp / "site")
-    suite = tmp / "r.toml"
-    suite.write_text(SUITE.format(results=tmp / "results", cache=tmp / "cache"))
+    suite = tmp / "e.toml"  # hog, tfidf, concat, logreg: 6 cells
+    suite.write_text(EDITED.format(results=tmp / "results", cache=tmp / "cache",
+                                   seeds="[0, 1]", C="1.0"))
     assert mmbench(site, "run", suite).returncode == 0
-    return site, tmp / "results" / "r"
+    return site, tmp / "results" / "e"
 
 
 def copy_of(results: Path, dest: Path) -> Path:
