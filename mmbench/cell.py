@@ -19,6 +19,7 @@ from .errors import PluginOutputError
 from .metrics import SCALAR_METRICS, compute_metrics
 from .plan import Cell
 from .protocols import Views
+from .readonly import InputWriteError, guard, plugin_input
 from .robustness import RobustViews, curves
 from .stats import metric_intervals
 
@@ -72,12 +73,21 @@ def evaluate_cell(
     fusion = instantiate(fusion_entry, cell.fusion, context)
     who = (f"fusion {cell.fusion.label} (plugin {fusion_entry.plugin}) with classifier "
            f"{cell.classifier.label} (plugin {clf_entry.plugin})")
+    # read-only: shared with the other cells of the split and with the feature cache
+    train, test = _given(train), _given(test)
+    y_train, y_test = plugin_input(y_train), plugin_input(y_test)
+    inputs = {**{f"the training view {m!r}": v for m, v in train.items()},
+              **{f"the test view {m!r}": v for m, v in test.items()},
+              "the training labels": y_train}
     t0 = time.perf_counter()
     try:
-        with PeakRSS() as peak:
-            fusion.fit(train, y_train, make_classifier)
+        with PeakRSS() as peak, guard(who, inputs):
+            fusion.fit(dict(train), y_train, make_classifier)
         t1 = time.perf_counter()
-        proba = fusion.predict_proba(test)
+        with guard(who, inputs):
+            proba = fusion.predict_proba(dict(test))
+    except InputWriteError:
+        raise
     except PluginOutputError as exc:  # e.g. a classifier's probabilities, checked in a fusion
         raise PluginOutputError(f"{who}: {exc}") from exc
     t2 = time.perf_counter()
@@ -92,11 +102,17 @@ def evaluate_cell(
         y_pred=y_pred,
         proba=proba.astype(np.float32),
         dims={m: int(v.shape[1]) for m, v in train.items()},
-        robustness=score_robust(fusion, robust or [], y_test, n_classes, metrics),
+        robustness=score_robust(fusion, [(n, lv, _given(v)) for n, lv, v in robust or []],
+                                y_test, n_classes, metrics),
         memory={"fit_peak_rss_mb": peak.delta_mb},
         worker={"host": socket.gethostname(), "pid": os.getpid(), "started": started,
                 "finished": time.time()},
     )
+
+
+def _given(views: Views) -> dict[str, np.ndarray]:
+    """Read-only views of each matrix, in a dict of the cell's own."""
+    return {m: plugin_input(np.asarray(v)) for m, v in views.items()}
 
 
 def check_proba(proba: Any, n: int, n_classes: int, who: str) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,6 +25,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
                 "gain_ci, p, n, fit_s, predict_s, mem, dims, robustness, cost (= fit_s,predict_s,"
                 "mem,dims); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
+ALL_HELP = ("also the recorded cells the current suite no longer plans (it was edited since), "
+            "marked 'not in the current suite'")
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
@@ -79,7 +82,8 @@ def executor_choice(args: argparse.Namespace) -> dict[str, object]:
 def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
     from .leaderboard import print_leaderboard
 
-    print_leaderboard(Path(args.results), console, args.metric, columns=args.columns)
+    print_leaderboard(Path(args.results), console, args.metric, columns=args.columns,
+                      include_all=args.all)
     return EXIT_OK
 
 
@@ -99,7 +103,7 @@ def _run_report(args: argparse.Namespace, results_dir: Path, console: Console) -
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from .report import write_report
 
-    path = write_report(Path(args.results), args.output, args.metric)
+    path = write_report(Path(args.results), args.output, args.metric, include_all=args.all)
     console.print(f"report: {path}", highlight=False)
     return EXIT_OK
 
@@ -107,7 +111,8 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from .export import export
 
-    path, text = export(Path(args.results), args.format, args.output, args.metric)
+    path, text = export(Path(args.results), args.format, args.output, args.metric,
+                        include_all=args.all)
     if path is None:
         sys.stdout.write(text)
     else:
@@ -118,7 +123,8 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from .compare import compare_runs
 
-    df, metric = compare_runs(args.results_a, args.results_b, args.metric, args.alpha)
+    df, metric = compare_runs(args.results_a, args.results_b, args.metric, args.alpha,
+                              include_all=args.all)
     if df.empty:
         console.print("no configuration (dataset, featurizers, fusion, classifier) is present "
                       "in both runs", highlight=False)
@@ -215,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", help="results/<suite> folder")
     p.add_argument("--metric", choices=["accuracy", "macro_recall", "macro_f1"])
     p.add_argument("--columns", help=COLUMNS_HELP)
+    p.add_argument("--all", action="store_true", help=ALL_HELP)
     p.set_defaults(func=cmd_leaderboard)
 
     metrics = ["accuracy", "macro_recall", "macro_f1"]
@@ -222,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", help="results/<suite> folder")
     p.add_argument("-o", "--output", help="HTML file (default results/<suite>/report.html)")
     p.add_argument("--metric", choices=metrics, help="headline metric (default: the suite's)")
+    p.add_argument("--all", action="store_true", help=ALL_HELP)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("export", help="export the leaderboard: csv, parquet, markdown, latex")
@@ -230,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="file to write (default: stdout; parquet: "
                    "results/<suite>/leaderboard.parquet)")
     p.add_argument("--metric", choices=metrics)
+    p.add_argument("--all", action="store_true", help=ALL_HELP)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("compare", help="compare two runs' shared configurations, with tests")
@@ -237,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results_b", help="results folder of run B")
     p.add_argument("--metric", choices=metrics)
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (Holm)")
+    p.add_argument("--all", action="store_true", help=ALL_HELP)
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("plugins", help="list registered plugins and broken ones")
@@ -270,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not err.is_terminal:  # one line per message in logs, not wrapped at 80 columns
         err = Console(stderr=True, width=1000)
     func: Callable[[argparse.Namespace, Console], int] = args.func
+    # one line per warning (each shown once), not Python's file:line and source line
+    warnings.formatwarning = lambda message, *_: f"warning: {one_line(str(message))}\n"
     try:
         return func(args, console)
     except SuiteError as exc:

@@ -34,21 +34,15 @@ def _paired(a: ReportData, b: ReportData, ids_a: list[str], ids_b: list[str]) ->
         float, int, int, int] | None:
     """McNemar on the cells of both runs with the same seed/fold and the same test samples,
     discordant counts pooled over seeds; None when no such pair has stored predictions."""
-    from .results import ResultStore
-
     def by_split(data: ReportData, ids: list[str]) -> dict[tuple[Any, ...], str]:
         return {(data.records[i]["seed"], data.records[i].get("fold", 0),
                  data.records[i].get("dataset_fingerprint")): i for i in ids}
 
     sa, sb = by_split(a, ids_a), by_split(b, ids_b)
-    store_a, store_b = ResultStore(a.results_dir), ResultStore(b.results_dir)
     ca, cb, pairs = [], [], 0
     for key in sorted(set(sa) & set(sb), key=str):
-        try:
-            pa, pb = store_a.predictions(sa[key]), store_b.predictions(sb[key])
-        except OSError:
-            continue
-        if not np.array_equal(pa["test_index"], pb["test_index"]):
+        pa, pb = a.predictions(sa[key]), b.predictions(sb[key])  # verified, or None
+        if pa is None or pb is None or not np.array_equal(pa["test_index"], pb["test_index"]):
             continue
         ca.append(pa["y_pred"] == pa["y_true"])
         cb.append(pb["y_pred"] == pb["y_true"])
@@ -61,11 +55,12 @@ def _paired(a: ReportData, b: ReportData, ids_a: list[str], ids_b: list[str]) ->
 
 
 def compare_runs(dir_a: Path | str, dir_b: Path | str, metric: str | None = None,
-                 alpha: float = 0.05) -> tuple[pd.DataFrame, str]:
-    """One row per configuration present in both runs: mean metric in A and B, ``diff``
-    (B − A), the test used, ``p``, Holm-adjusted ``p_holm`` and ``significant``."""
-    a = load_report_data(dir_a, metric)
-    b = load_report_data(dir_b, metric or a.metric)
+                 alpha: float = 0.05, include_all: bool = False) -> tuple[pd.DataFrame, str]:
+    """One row per configuration present in both runs (their current cells, or all with
+    ``include_all``): mean metric in A and B, ``diff`` (B − A), the test used, ``p``,
+    Holm-adjusted ``p_holm`` and ``significant``."""
+    a = load_report_data(dir_a, metric, include_all)
+    b = load_report_data(dir_b, metric or a.metric, include_all)
     metric = a.metric
     rows = []
     for _, ra in a.summary.iterrows():

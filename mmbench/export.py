@@ -74,12 +74,12 @@ def to_latex(summary: pd.DataFrame, metric: str, caption: str = "") -> str:
 
 
 def export(results_dir: Path | str, fmt: str, out: Path | str | None = None,
-           metric: str | None = None) -> tuple[Path | None, str]:
+           metric: str | None = None, include_all: bool = False) -> tuple[Path | None, str]:
     """Write the export to ``out`` (``None``: return the text for stdout; binary formats then
     go to ``<results_dir>/leaderboard.<ext>``). Returns (path written or None, text)."""
     if fmt not in FORMATS:
         raise UserError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    data = load_report_data(results_dir, metric)
+    data = load_report_data(results_dir, metric, include_all)
     summary = data.summary.drop(columns=["level_order"], errors="ignore")
     if fmt == "parquet":
         path = Path(out) if out else data.results_dir / "leaderboard.parquet"

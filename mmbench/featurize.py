@@ -20,6 +20,7 @@ from .cache import FeatureCache
 from .errors import MmbenchError, PluginOutputError
 from .plan import Variant
 from .protocols import MultimodalData
+from .readonly import freeze, guard, plugin_input
 from .registry import CONTEXT_PARAMS, Entry, build
 from .resources import check_featurization_memory
 
@@ -94,9 +95,16 @@ def run_job(job: FeaturizeJob, catalog: Any = None) -> list[np.ndarray]:
         catalog = get_catalog()
     entry = catalog["featurizer"].get(job.variant.name)
 
-    def run(step: Any) -> Any:
+    modality = getattr(entry.cls, "modality", "")
+    names = ([f"the {modality} samples of the {p} split" for p in ("training", "test")]
+             if job.fit_on is not None and len(job.parts) == 2
+             else [f"the {modality} samples"] * len(job.parts))
+
+    def run(method: Any, part: Any, name: str) -> Any:
+        given = plugin_input(part)  # read-only, or a list of its own
         try:
-            return step()
+            with guard(job.who, {name: given}):
+                return method(given)
         except MmbenchError:
             raise
         except Exception as exc:
@@ -104,13 +112,14 @@ def run_job(job: FeaturizeJob, catalog: Any = None) -> list[np.ndarray]:
 
     feat = instantiate(entry, job.variant, job.context)
     # refused before computing if the estimate exceeds the memory of the process that runs it
-    check_featurization_memory(feat, job.parts[0] if job.fit_on is None else job.fit_on,
+    check_featurization_memory(feat, plugin_input(job.parts[0] if job.fit_on is None
+                                                  else job.fit_on),
                                job.who, "batch_size" in entry.params)
     if job.fit_on is not None:
-        feat = run(lambda: feat.fit(job.fit_on)) or feat
+        feat = run(feat.fit, job.fit_on, names[0]) or feat
     index = job.index or (None,) * len(job.parts)
-    return [check_features(run(lambda: feat.transform(part)), len(part), job.who, rows)
-            for part, rows in zip(job.parts, index)]
+    return [check_features(run(feat.transform, part, name), len(part), job.who, rows)
+            for part, rows, name in zip(job.parts, index, names)]
 
 
 class FeatureProvider:
@@ -150,7 +159,7 @@ class FeatureProvider:
             x = fn()
             self.cache.put(key, x, meta)
             self.computed += 1
-        self._memo[key] = x
+        self._memo[key] = freeze(x)  # shared by every cell of the run: nobody writes into it
         return x
 
     def features(

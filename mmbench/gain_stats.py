@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import SCALAR_METRICS
-from .results import ResultStore
+from .stored import StoredResults
 from .stats import holm, mcnemar_exact, paired_bootstrap_diff_ci, discordant
 
 ALPHA = 0.05
@@ -69,28 +69,19 @@ def reference_cells(df: pd.DataFrame, metric: str) -> dict[Any, str]:
     return refs
 
 
-def add_significance(df: pd.DataFrame, store: ResultStore, metric: str) -> pd.DataFrame:
+def add_significance(df: pd.DataFrame, results: StoredResults, metric: str) -> pd.DataFrame:
     """Per fusion cell: ``ref_cell_id``, ``gain_ci_low``/``gain_ci_high`` (paired bootstrap
     of ``metric``), ``disc_b``/``disc_c`` (fusion right & reference wrong, and the reverse) and
-    ``p_cell`` (McNemar exact for this seed), read from the stored predictions."""
+    ``p_cell`` (McNemar exact for this seed), from the verified stored predictions (a cell
+    without them gets none of these)."""
     df = df.copy()
     for col in ("gain_ci_low", "gain_ci_high", "disc_b", "disc_c", "p_cell"):
         df[col] = np.nan
     df["ref_cell_id"] = None
     if df.empty:
         return df
-    preds: dict[str, dict[str, np.ndarray]] = {}
-
-    def load(cell_id: str) -> dict[str, np.ndarray] | None:
-        if cell_id not in preds:
-            try:
-                preds[cell_id] = store.predictions(cell_id)
-            except OSError:
-                return None
-        return preds[cell_id]
-
     for idx, ref in reference_cells(df, metric).items():
-        a, b = load(df.at[idx, "cell_id"]), load(ref)
+        a, b = results.predictions(df.at[idx, "cell_id"]), results.predictions(ref)
         df.at[idx, "ref_cell_id"] = ref
         if a is None or b is None or not np.array_equal(a["test_index"], b["test_index"]):
             continue
@@ -124,13 +115,13 @@ def row_statistics(cells: pd.DataFrame, metric: str, keys: list[str]) -> pd.Data
     return out.reset_index()
 
 
-def summarize_with_stats(df: pd.DataFrame, store: ResultStore, metric: str) -> pd.DataFrame:
+def summarize_with_stats(df: pd.DataFrame, results: StoredResults, metric: str) -> pd.DataFrame:
     """:func:`mmbench.leaderboard.summarize` plus the columns of :func:`row_statistics`."""
     from .leaderboard import ROW_KEYS, summarize
 
     if df.empty:
         return df
-    cells = add_significance(df, store, metric)
+    cells = add_significance(df, results, metric)
     summary = summarize(df, metric)
     stats = row_statistics(cells, metric, ROW_KEYS)
     return summary.merge(stats, on=ROW_KEYS, how="left", sort=False)

@@ -14,7 +14,7 @@ from rich.table import Table
 from .metrics import SCALAR_METRICS
 from .protocols import LEVELS
 from .gain_stats import extra_columns, summarize_with_stats
-from .results import ResultStore
+from .stored import StoredResults, load_results
 
 ROW_KEYS = ["dataset", "featurizers", "fusion", "level", "classifier"]
 LEVEL_STYLE = {"unimodal": "dim", "feature": "cyan", "decision": "magenta", "structure": "green"}
@@ -98,17 +98,21 @@ def summarize(df: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     )
 
 
-def load_summary(results_dir: Path, metric: str | None = None) -> tuple[pd.DataFrame, str]:
-    """(summary frame, headline metric) for a stored suite's results."""
-    store = ResultStore(results_dir)
-    records = list(store.records())
-    if not records:
-        from .errors import UserError
+def load_summary(results_dir: Path, metric: str | None = None, include_all: bool = False,
+                 ) -> tuple[pd.DataFrame, str]:
+    """(summary frame, headline metric) for a stored suite's results (its current cells, or
+    all with ``include_all``; see :mod:`mmbench.stored`)."""
+    summary, metric, _ = load_board(results_dir, metric, include_all)
+    return summary, metric
 
-        raise UserError(f"no result records in {results_dir / 'cells'}; run the suite first")
-    manifest = store.manifest()
-    metric = metric or _headline(manifest) or "accuracy"
-    return summarize_with_stats(cells_frame(records), store, metric), metric
+
+def load_board(results_dir: Path, metric: str | None = None, include_all: bool = False,
+               ) -> tuple[pd.DataFrame, str, StoredResults]:
+    """:func:`load_summary` and the stored results it was computed from."""
+    stored = load_results(results_dir, include_all)
+    metric = metric or _headline(stored.manifest) or "accuracy"
+    cells = cells_frame(list(stored.ok.values()))
+    return summarize_with_stats(cells, stored, metric), metric, stored
 
 
 def _headline(manifest: dict[str, Any]) -> str | None:
@@ -225,10 +229,10 @@ def _feats(featurizers: str) -> dict[str, str]:
 
 
 def print_leaderboard(results_dir: Path, console: Console, metric: str | None = None,
-                      columns: str | None = None) -> None:
+                      columns: str | None = None, include_all: bool = False) -> None:
     from .audit import audit_lines, load_audit
 
-    summary, metric = load_summary(results_dir, metric)
+    summary, metric, stored = load_board(results_dir, metric, include_all)
     console.print(render(summary, metric, title=f"{results_dir.name} — sorted by {metric}",
                          columns=parse_columns(columns)))
     if "significant" in summary and (summary["level"] != "unimodal").any():
@@ -236,11 +240,13 @@ def print_leaderboard(results_dir: Path, console: Console, metric: str | None = 
                       f"best single modality significant (McNemar exact, seeds pooled, "
                       f"Holm over {int(summary['p_value'].notna().sum())} rows, p < 0.05)",
                       highlight=False)
-    for level, line in audit_lines(load_audit(results_dir)):
+    datasets = {r["dataset"]["label"] for r in stored.ok.values()}
+    audits = {k: v for k, v in load_audit(results_dir).items() if k in datasets}
+    for level, line in audit_lines(audits):
         style = {"leak": "bold red", "partial": "yellow"}.get(level, "dim")
         prefix = {"leak": "WARNING caption leakage: ", "partial": "note: "}.get(level, "audit: ")
         console.print(f"[{style}]{escape(prefix + line)}[/]", highlight=False)
-    for note in suite_notes(ResultStore(results_dir).manifest(), metric):
+    for note in [*suite_notes(stored.manifest, metric), *stored.notes()]:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
 

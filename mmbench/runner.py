@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import time
-import traceback
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,102 +13,27 @@ from rich.console import Console
 from rich.markup import escape
 
 from .cache import FeatureCache
-from .cell import CellOutcome, evaluate_cell
+from .cell import CellOutcome
 from .errors import DiskFullError, MmbenchError, UserError
 from .featurize import FeatureProvider, index_digest, instantiate
+from .inputs import cell_inputs, changes, recorded_inputs
 from .lock import FileLock
 from .paths import cache_dir
 from .plan import Cell, Plan, Variant, plan_suite, short_hash
 from .plugins import Catalog, get_catalog
 from .progress import Reporter
 from .protocols import MultimodalData
+from .readonly import freeze_data
 from .results import ResultStore, git_sha, machine, now
 from .robustness import Corrupter
 from .splits import imbalance_train, make_split
 from .suite import load_suite
+from .tasks import (CellFailed, CellsNotRecorded, CellTask, OnDone, RunSummary,  # noqa: F401
+                    SerialExecutor, run_task)
 
 
 #: The lock file a run holds in its results folder (see :mod:`.lock`).
 LOCK_FILE = "run.lock"
-
-
-class CellFailed(MmbenchError):
-    """A cell failed and the run was asked to stop at the first failure (``--fail-fast``)."""
-
-
-class CellsNotRecorded(UserError):
-    """Bad input met during the run (data that does not load, a plugin breaking its contract,
-    a featurization too big for memory): the cells it touched were not recorded, every other
-    cell was. Raised at the end of the run; the message is the first problem's."""
-
-    def __init__(self, summary: RunSummary) -> None:
-        self.summary = summary
-        problems = list(dict.fromkeys(message for _, message in summary.not_recorded))
-        more = f" (and {len(problems) - 1} other problem(s), logged above)" if problems[1:] else ""
-        super().__init__(
-            f"{problems[0].rstrip('. ')}{more}. {len(summary.not_recorded)} cell(s) not "
-            f"recorded, {summary.ran + len(summary.failed)} recorded this run; fix the input "
-            f"and run again to add the missing cells")
-
-
-@dataclass
-class CellTask:
-    """Everything a cell needs, ready for any executor."""
-
-    cell: Cell
-    train: dict[str, np.ndarray]
-    y_train: np.ndarray
-    test: dict[str, np.ndarray]
-    y_test: np.ndarray
-    test_index: np.ndarray
-    n_classes: int
-    device: str = "cpu"
-    #: modality -> key naming the (train, test) feature matrices of this split; cells sharing
-    #: a featurization share the key, so remote executors send each matrix once.
-    feature_keys: dict[str, str] = field(default_factory=dict)
-    #: names this split's (y_train, y_test), shared by every cell of the split
-    split_key: str = ""
-    robust: list[Any] = field(default_factory=list)
-    class_names: tuple[str, ...] = ()
-
-
-OnDone = Callable[[CellTask, "CellOutcome | BaseException"], None]
-
-
-class SerialExecutor:
-    """Runs cells one after another in this process."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-
-    def run(self, tasks: Iterable[CellTask], on_done: OnDone) -> None:
-        for task in tasks:
-            try:
-                outcome: CellOutcome | BaseException = run_task(task, self.catalog)
-            except Exception as exc:  # recorded by on_done; the run goes on
-                exc.__mmbench_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
-                outcome = exc
-            on_done(task, outcome)
-
-
-def run_task(task: CellTask, catalog: Catalog | None = None) -> CellOutcome:
-    """Evaluate one task (the function executors ship to workers)."""
-    return evaluate_cell(task.cell, task.train, task.y_train, task.test, task.y_test,
-                         task.n_classes, catalog or get_catalog(), task.device, task.robust,
-                         task.class_names)
-
-
-@dataclass
-class RunSummary:
-    results_dir: Path
-    planned: int = 0
-    skipped: int = 0
-    ran: int = 0
-    failed: list[tuple[Cell, str]] = field(default_factory=list)
-    #: cells met by a user error (bad data, a plugin's contract broken): nothing recorded
-    not_recorded: list[tuple[Cell, str]] = field(default_factory=list)
-    features_computed: int = 0
-    seconds: float = 0.0
 
 
 def resolve_device(device: str) -> str:
@@ -169,6 +92,7 @@ class Runner:
         self.host = machine()
         self._data: dict[Variant, MultimodalData] = {}
         self._manifest_written = False  # written before the run's first record (see _write)
+        self._prepared = False  # the executor's prepare() was called
         self._logged: set[str] = set()  # problems of cells not recorded, logged once each
 
     def _needs_device(self) -> bool:
@@ -186,10 +110,13 @@ class Runner:
     def run(self) -> RunSummary:
         """Run the cells not yet recorded, holding the results folder's lock throughout; a
         second run on the same folder refuses (:class:`~.lock.LockedError`) or, with
-        ``wait``, waits. Leftovers of an interrupted run are cleaned up first."""
+        ``wait``, waits. A folder of files mmbench did not write is refused first; leftovers
+        of an interrupted run are cleaned up."""
+        self.store.claim()
         lock = self.lock()
         lock.acquire(self.wait, notify=lambda m: self.console.print(escape(m), highlight=False))
         try:
+            self.store.mark()
             for note in lock.notes:
                 self.console.print(f"note: {escape(note)}", highlight=False)
             removed = self.store.clean()
@@ -203,18 +130,18 @@ class Runner:
 
     def _run(self) -> RunSummary:
         start = time.perf_counter()
-        done = set() if self.rerun else self.store.completed()
-        pending = [c for c in self.plan.cells if c.cell_id not in done]
-        self.summary.skipped = len(self.plan.cells) - len(pending)
-        prepare = getattr(self.executor, "prepare", None)
-        if pending and prepare is not None:  # connect and check the cluster before anything
-            prepare()
-        by_dataset: dict[Variant, list[Cell]] = defaultdict(list)
-        for cell in pending:
-            by_dataset[cell.dataset].append(cell)
+        recorded = self.store.completed()
+        if self.rerun or any(c.cell_id not in recorded for c in self.plan.cells):
+            self._prepare()  # connect and check the cluster before anything
         with Reporter(self.console, self.live) as reporter:
             self.reporter = reporter
-            self.cells_task = reporter.add_task("cells", len(pending))
+            by_dataset, unloadable = self._pending(recorded)
+            if by_dataset or unloadable:
+                self._prepare()
+            self.cells_task = reporter.add_task(
+                "cells", sum(map(len, by_dataset.values())) + len(unloadable))
+            for cell, exc in unloadable:  # its dataset did not load; other datasets run
+                self._not_recorded(cell, exc)
             try:  # one stream of tasks for the whole run: executors overlap splits
                 self.executor.run(self._all_tasks(by_dataset), self._on_done)
             finally:  # remote executors hold a client/cluster across splits
@@ -227,6 +154,61 @@ class Runner:
             raise CellsNotRecorded(self.summary)
         self._write_manifest()  # also when every cell was already recorded
         return self.summary
+
+    def _prepare(self) -> None:
+        prepare = getattr(self.executor, "prepare", None)
+        if prepare is not None and not self._prepared:
+            prepare()
+        self._prepared = True
+
+    def _pending(self, recorded: dict[str, dict[str, Any]]) -> tuple[
+            dict[Variant, list[Cell]], list[tuple[Cell, UserError]]]:
+        """Load each dataset and sort its cells (see :mod:`.inputs`): recorded from the same
+        inputs (skipped, unless ``rerun``), recorded from other ones (their records set aside,
+        run again), or not recorded. Returns the cells to run by dataset, and those whose
+        dataset did not load, with its error."""
+        by_dataset: dict[Variant, list[Cell]] = defaultdict(list)
+        for cell in self.plan.cells:
+            by_dataset[cell.dataset].append(cell)
+        todo: dict[Variant, list[Cell]] = {}
+        unloadable: list[tuple[Cell, UserError]] = []
+        stale: list[str] = []
+        for variant, cells in by_dataset.items():
+            error: UserError | None = None
+            try:
+                self._data[variant] = self._load(variant)
+            except UserError as exc:
+                error = exc
+            data = self._data.get(variant)
+            run = []
+            for cell in cells:
+                record = recorded.get(cell.cell_id)
+                changed = [] if record is None else changes(
+                    cell_inputs(cell, self.catalog, data.fingerprint if data else None),
+                    recorded_inputs(record))
+                if changed:
+                    stale += changed
+                    self.store.set_aside(record)  # type: ignore[arg-type]
+                    self.summary.stale += 1
+                elif record is not None and not self.rerun:
+                    self.summary.skipped += 1
+                    continue
+                run.append(cell)
+            if error is None and run:
+                todo[variant] = run
+            elif error is not None:
+                unloadable += [(cell, error) for cell in run]
+                if not run:
+                    self.reporter.log(f"note: dataset {escape(variant.label)} did not load, so "
+                                      f"its recorded cells could not be checked against its "
+                                      f"data: {escape(str(error))}")
+        if stale:
+            what = list(dict.fromkeys(stale))
+            self.reporter.log(escape(
+                f"note: {self.summary.stale} recorded cell(s) were computed from other inputs "
+                f"({'; '.join(what[:3])}{'; ...' if what[3:] else ''}): they run again; their "
+                f"old records are kept in {self.store.root / 'superseded'}"))
+        return todo, unloadable
 
     def _write_manifest(self) -> None:
         """The run's provenance, once per run, before its first record: a run stopped by bad
@@ -262,6 +244,7 @@ class Runner:
             "machine": self.host,
             "device": self.device,
             "cells_planned": len(self.plan.cells),
+            "cells": [c.cell_id for c in self.plan.cells],  # what readers show (mmbench.stored)
             "time": now(),
         }
 
@@ -269,7 +252,7 @@ class Runner:
         entry = self.catalog["dataset"].get(variant.name)
         dataset = instantiate(entry, variant, {})
         self.reporter.log(escape(f"loading dataset {variant.label}"))
-        data = dataset.load()
+        data = freeze_data(dataset.load())  # read-only: no plugin can change it for others
         self._audit(variant, dataset, data)
         return data
 
@@ -285,15 +268,10 @@ class Runner:
             store_audit(self.store.root, variant.label, report)
 
     def _all_tasks(self, by_dataset: dict[Variant, list[Cell]]) -> Iterable[CellTask]:
-        """Tasks of every dataset and split, loading data and featurizing as they are asked
-        for (so a parallel executor runs one split's cells while the next is prepared)."""
+        """Tasks of every dataset and split, featurizing as they are asked for (so a
+        parallel executor runs one split's cells while the next is prepared)."""
         for variant, cells in by_dataset.items():
-            try:
-                data = self._data[variant] = self._load(variant)
-            except UserError as exc:  # this dataset's cells are not recorded; others run
-                for cell in cells:
-                    self._not_recorded(cell, exc)
-                continue
+            data = self._data[variant]
             by_split: dict[tuple[int, int], list[Cell]] = defaultdict(list)
             for cell in cells:
                 by_split[(cell.seed, cell.fold)].append(cell)
@@ -390,6 +368,7 @@ class Runner:
             "suite_sha256": self.plan.loaded.sha256,
             "dataset": described(cell.dataset),
             "dataset_fingerprint": data.fingerprint,
+            "inputs": cell_inputs(cell, self.catalog, data.fingerprint),
             "class_names": list(data.class_names),
             "split": dict(cell.split),
             "seed": cell.seed,

@@ -128,7 +128,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_records_nothing_twice(
     recs = check_whole(store)
     assert not (store.root / LOCK_FILE).exists()
     assert sorted(p.name for p in store.root.iterdir()) == [
-        "audit.json", "cells", "manifest.json", "predictions"]
+        "audit.json", "cells", "manifest.json", "mmbench-store.json", "predictions"]
     assert {p.stem for p in store.pred_dir.iterdir()} == set(recs)
 
     clean = run_suite(suite_in(tmp_path / "clean", KILLED), quiet())
@@ -150,10 +150,11 @@ def test_strays_of_an_interrupted_run_are_redone_or_removed(smoke_suite: Path) -
     store.pred_path(bad_npz).write_bytes(bytes(blob))  # predictions not the recorded ones
     path = store.record_path(bad_json)
     path.write_bytes(path.read_bytes()[:200])  # half a record (only tampering does this)
-    orphan = store.pred_dir / "0123456789abcdef.npz"  # predictions whose record never came
+    orphan = store.pred_dir / "0123456789abcdef0123.npz"  # predictions whose record never came
     orphan.write_bytes(b"x")
-    temps = [store.cells_dir / ".abc.json.x1.tmp", store.pred_dir / ".abc.npz.x2.tmp",
-             store.root / ".manifest.json.x3.tmp"]  # what a killed atomic write leaves
+    temps = [store.cells_dir / f".{ids[0]}.json.x1abc_de.tmp",  # what a killed atomic write
+             store.pred_dir / f".{ids[1]}.npz.2xyzabcd.tmp",  # leaves (mkstemp's names)
+             store.root / ".manifest.json.k3j9x0q1.tmp"]
     for t in temps:
         t.write_bytes(b"half")
 

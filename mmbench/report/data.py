@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError
 from ..gain_stats import summarize_with_stats
 from ..leaderboard import ROW_KEYS, _headline, add_gain, cells_frame
-from ..results import ResultStore
+from ..stored import StoredResults, load_results
 
 
 @dataclass
@@ -30,6 +30,7 @@ class ReportData:
     manifest: dict[str, Any]
     audit: Any = None
     groups: dict[tuple[Any, ...], list[str]] = field(default_factory=dict)
+    stored: StoredResults | None = None
 
     def cell_ids(self, row: pd.Series) -> list[str]:
         """Ids of the cells (seeds, folds) behind one summary row."""
@@ -41,6 +42,10 @@ class ReportData:
         fusion = self.records[ids[0]]["fusion"] if ids else {"name": row["fusion"]}
         return fusion["name"], dict(fusion.get("params") or {})
 
+    def predictions(self, cell_id: str) -> dict[str, np.ndarray] | None:
+        """A cell's verified predictions, or None (see :mod:`mmbench.stored`)."""
+        return self.stored.predictions(cell_id) if self.stored is not None else None
+
     def class_names(self, dataset: str) -> list[str]:
         for rec in self.records.values():
             if rec["dataset"]["label"] == dataset:
@@ -48,25 +53,24 @@ class ReportData:
         return []
 
 
-def load_report_data(results_dir: Path | str, metric: str | None = None) -> ReportData:
-    """Load ``results/<suite>``; raises :class:`UserError` when it holds no records."""
-    root = Path(results_dir)
-    store = ResultStore(root)
-    records = list(store.records())
-    ok = {r["cell_id"]: r for r in records if r.get("status") == "ok"}
-    if not ok:
-        raise UserError(f"no successful result records in {root / 'cells'}; "
-                        "run the suite first (mmbench run SUITE.toml)")
-    manifest = store.manifest()
-    metric = metric or _headline(manifest) or "accuracy"
-    cells = cells_frame(list(ok.values()))
+def load_report_data(results_dir: Path | str, metric: str | None = None,
+                     include_all: bool = False) -> ReportData:
+    """Load ``results/<suite>`` (its current cells, or all with ``include_all``: see
+    :mod:`mmbench.stored`); raises :class:`UserError` when it holds no usable record."""
+    stored = load_results(results_dir, include_all)
+    metric = metric or _headline(stored.manifest) or "accuracy"
+    cells = cells_frame(list(stored.ok.values()))
     groups = {key: list(g["cell_id"]) for key, g in
               cells.groupby(ROW_KEYS, sort=False, dropna=False)}
-    audit_path = root / "audit.json"
-    audit = json.loads(audit_path.read_text()) if audit_path.exists() else None
-    return ReportData(root, metric, ok, [r for r in records if r.get("status") != "ok"],
-                      add_gain(cells, metric), summarize_with_stats(cells, store, metric), manifest, audit,
-                      groups)
+    audit_path = stored.root / "audit.json"
+    try:
+        audit = json.loads(audit_path.read_text()) if audit_path.exists() else None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        warnings.warn(f"ignoring unreadable leakage audit {audit_path}: {exc}", stacklevel=2)
+        audit = None
+    return ReportData(stored.root, metric, stored.ok, stored.failed, add_gain(cells, metric),
+                      summarize_with_stats(cells, stored, metric), stored.manifest, audit,
+                      groups, stored)
 
 
 def gain_table(data: ReportData) -> pd.DataFrame:

@@ -58,11 +58,27 @@ def provenance(data: ReportData) -> dict[str, Any]:
             ("run started", m.get("time", "")), ("device", m.get("device", "")),
             ("machine", ", ".join(f"{k}={v}" for k, v in machine.items())),
             ("cells", f"{len(data.records)} ok, {len(data.failed)} failed, "
-                      f"{m.get('cells_planned', '?')} planned"),
+                      f"{m.get('cells_planned', '?')} planned"
+                      + "".join(f"; {n}" for n in (data.stored.notes() if data.stored else []))),
             ("headline metric", data.metric)] if v],
-        "plugins": sorted((m.get("plugins") or {}).items()),
+        "plugins": record_plugins(data) or sorted((m.get("plugins") or {}).items()),
         "suite_text": m.get("suite_text", ""),
     }
+
+
+def record_plugins(data: ReportData) -> list[tuple[str, str]]:
+    """(plugin, "distribution version") of the cells shown, as their records name them (a
+    plugin whose cells were computed with several versions lists each, with its cell count)."""
+    seen: dict[str, dict[str, int]] = {}
+    for record in data.records.values():
+        for part in (record["dataset"], *record["featurizers"].values(), record["fusion"],
+                     record["classifier"]):
+            if part.get("plugin"):
+                versions = seen.setdefault(part["plugin"], {})
+                version = str(part.get("version") or "unknown version")
+                versions[version] = versions.get(version, 0) + 1
+    return [(name, ", ".join(v if len(vs) == 1 else f"{v}: {n} uses" for v, n in vs.items()))
+            for name, vs in sorted(seen.items())]
 
 
 def leaderboard_table(data: ReportData) -> dict[str, Any]:
@@ -245,9 +261,10 @@ def render_report(data: ReportData) -> str:
 
 
 def write_report(results_dir: Path | str, out: Path | str | None = None,
-                 metric: str | None = None) -> Path:
-    """Render ``results_dir``'s report to ``out`` (default ``<results_dir>/report.html``)."""
-    data = load_report_data(results_dir, metric)
+                 metric: str | None = None, include_all: bool = False) -> Path:
+    """Render ``results_dir``'s report to ``out`` (default ``<results_dir>/report.html``) from
+    its current cells (all with ``include_all``)."""
+    data = load_report_data(results_dir, metric, include_all)
     path = Path(out) if out else data.results_dir / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, render_report(data).encode("utf-8"))  # never half a report

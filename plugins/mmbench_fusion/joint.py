@@ -72,7 +72,7 @@ class _TorchFusion(FusionBase):
             z, present = self._inputs(views)
             xs = [torch.as_tensor(z[m], dtype=torch.float32, device=dev) for m in self.names_]
             ps = [torch.as_tensor(present[m], device=dev) for m in self.names_]
-            yt = torch.as_tensor(y, dtype=torch.long, device=dev)
+            yt = torch.tensor(y, dtype=torch.long, device=dev)  # a copy: y is read-only
             params = [*self.net_.parameters(), *head.parameters()]
             opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
             gen = torch.Generator().manual_seed(seed)

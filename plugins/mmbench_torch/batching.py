@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -236,7 +237,9 @@ def encode_images(encode: Callable[[Any], Any], images: np.ndarray, spec: ImageS
     if n == 0:
         raise UserError(f"{description}: no images to featurize")
     cuda = device.startswith("cuda")
-    host = torch.from_numpy(np.ascontiguousarray(images))
+    with warnings.catch_warnings():  # read-only images (mmbench's inputs): only read here
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        host = torch.from_numpy(np.ascontiguousarray(images))
 
     def to_input(start: int, stop: int) -> Any:
         chunk = host[start:stop]
