@@ -270,3 +270,15 @@ def test_docs_list_every_parameter_and_their_suite_example_validates(write_suite
     assert main(["validate", str(suite)]) == 0
     # 3 rows (two unimodal, concat) x 4 mlp variants x 1 seed
     assert "12 cells" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("params,shapes", [
+    ({"hidden": []}, [(3, 8)]),  # no hidden layer: multinomial logistic regression
+    ({"hidden": (16, 8), "activation": "tanh"}, [(16, 8), (8, 16), (3, 8)]),
+    ({"hidden": 12, "activation": "gelu"}, [(12, 8), (3, 12)]),
+])
+def test_layer_sizes_and_activations(params, shapes):
+    X, y = blobs(150)
+    clf = MLP(random_state=0, lr=1e-2, **params).fit(X, y)
+    assert [w.shape for w in clf.coefs_] == shapes
+    assert np.mean(clf.predict(X) == y) > 0.9
