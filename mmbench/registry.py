@@ -168,9 +168,17 @@ def unknown_name_message(kind: str, key: str, available: Sequence[str]) -> str:
 
 
 def build(entry: Entry, params: dict[str, Any]) -> Any:
-    """Instantiate ``entry.cls(**params)``, naming the plugin when the constructor fails."""
+    """Instantiate ``entry.cls(**params)``, naming the plugin when the constructor fails.
+
+    A scikit-learn-style estimator, which only stores its parameters in ``__init__`` and
+    checks them in ``fit``, is checked here too when it declares ``_parameter_constraints``
+    (scikit-learn's own mechanism): its ``_validate_params()`` runs, so a bad value fails when
+    the suite is validated rather than in every cell."""
     try:
-        return entry.cls(**params)
+        instance = entry.cls(**params)
+        if hasattr(instance, "_parameter_constraints") and hasattr(instance, "_validate_params"):
+            instance._validate_params()
+        return instance
     except Exception as exc:  # a plugin's own validation: make it say where
         from .errors import UserError
 
