@@ -26,10 +26,16 @@ from .errors import PluginOutputError
 IMAGE = "image"
 TEXT = "text"
 
+#: Modality kinds: what a modality's samples are, whatever it is named. A featurizer or a
+#: robustness corruption applies to a modality by its kind (``title`` is a text modality).
+NUMERIC = "numeric"
+KINDS = (IMAGE, TEXT, NUMERIC)
+
 #: Fusion levels, in leaderboard order.
 LEVELS = ("unimodal", "feature", "decision", "structure")
 
-#: One modality's raw samples: ``uint8[N, H, W, 3]`` for images, ``list[str]`` for text.
+#: One modality's raw samples: ``uint8[N, H, W, 3]`` for images, ``list[str]`` for text,
+#: a ``pandas.DataFrame`` (one column per tabular column) for numeric data.
 ModalityData = Any
 #: Feature matrices by modality name, rows aligned with the labels.
 Views = Mapping[str, np.ndarray]
@@ -39,12 +45,19 @@ Views = Mapping[str, np.ndarray]
 class MultimodalData:
     """A dataset in memory: samples with named modalities, integer labels, class names.
 
-    :param modalities: modality name -> samples (``uint8[N,H,W,3]`` array or ``list[str]``).
+    :param modalities: modality name -> samples (``uint8[N,H,W,3]`` array, ``list[str]``, or a
+        ``pandas.DataFrame`` of tabular columns).
     :param y: ``int64[N]`` labels in ``range(len(class_names))``.
     :param class_names: human-readable class names, index = label.
     :param fingerprint: a content hash; feature-cache keys are built on it, so it must change
         whenever the samples change (a different caption column, a different subset...).
     :param meta: free-form facts worth recording (source, paths, licence).
+    :param kinds: modality name -> one of :data:`KINDS`; a modality not named here gets the
+        kind of its samples (:func:`kind_of`).
+    :param groups: optional ``int64[N]`` group ids: rows sharing a group (the questions about
+        one picture, the captions of one photo) never straddle train and test.
+    :param predefined_test: optional ``bool[N]``, True for the rows of the dataset's own test
+        split (used by ``split = { method = "predefined" }``).
     """
 
     modalities: dict[str, ModalityData]
@@ -52,6 +65,9 @@ class MultimodalData:
     class_names: tuple[str, ...]
     fingerprint: str
     meta: dict[str, Any] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    groups: np.ndarray | None = None
+    predefined_test: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.y)
@@ -60,9 +76,20 @@ class MultimodalData:
                 raise ValueError(
                     f"modality {name!r} has {len(samples)} samples but there are {n} labels"
                 )
+        for what in ("groups", "predefined_test"):
+            value = getattr(self, what)
+            if value is not None and len(value) != n:
+                raise ValueError(f"{what} has {len(value)} entries but there are {n} labels")
+        for name, kind in self.kinds.items():
+            if kind not in KINDS:
+                raise ValueError(f"modality {name!r} has kind {kind!r}; use one of {KINDS}")
 
     def __len__(self) -> int:
         return len(self.y)
+
+    def kind(self, modality: str) -> str:
+        """The kind (:data:`KINDS`) of ``modality``."""
+        return self.kinds.get(modality) or kind_of(self.modalities[modality])
 
     def subset(self, index: np.ndarray) -> MultimodalData:
         """The samples at ``index`` (same fingerprint: use it only for in-memory work)."""
@@ -71,9 +98,23 @@ class MultimodalData:
         for name, samples in self.modalities.items():
             if isinstance(samples, np.ndarray):
                 mods[name] = samples[index]
+            elif hasattr(samples, "iloc"):
+                mods[name] = samples.iloc[index].reset_index(drop=True)
             else:
                 mods[name] = [samples[i] for i in index]
-        return MultimodalData(mods, self.y[index], self.class_names, self.fingerprint, self.meta)
+        pick = (lambda a: None if a is None else np.asarray(a)[index])
+        return MultimodalData(mods, self.y[index], self.class_names, self.fingerprint, self.meta,
+                              dict(self.kinds), pick(self.groups), pick(self.predefined_test))
+
+
+def kind_of(samples: ModalityData) -> str:
+    """The kind of a modality's samples: ``image`` for a 4-d array, ``numeric`` for a table
+    (``DataFrame``) or a 2-d array, ``text`` otherwise (a sequence of strings)."""
+    if hasattr(samples, "iloc"):
+        return NUMERIC
+    if isinstance(samples, np.ndarray):
+        return IMAGE if samples.ndim == 4 else NUMERIC if samples.ndim == 2 else TEXT
+    return TEXT
 
 
 @runtime_checkable
