@@ -18,6 +18,7 @@ import numpy as np
 
 from .cache import FeatureCache
 from .errors import MmbenchError, PluginOutputError
+from .modalities import featurizer_modality
 from .plan import Variant
 from .protocols import MultimodalData
 from .readonly import freeze, guard, plugin_input
@@ -95,7 +96,7 @@ def run_job(job: FeaturizeJob, catalog: Any = None) -> list[np.ndarray]:
         catalog = get_catalog()
     entry = catalog["featurizer"].get(job.variant.name)
 
-    modality = getattr(entry.cls, "modality", "")
+    modality = featurizer_modality(entry, job.variant.kwargs)
     names = ([f"the {modality} samples of the {p} split" for p in ("training", "test")]
              if job.fit_on is not None and len(job.parts) == 2
              else [f"the {modality} samples"] * len(job.parts))
@@ -171,7 +172,7 @@ class FeatureProvider:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(train features, test features) for ``variant`` on this split of ``data``."""
         entry = self._entry(variant)
-        modality = entry.cls.modality
+        modality = featurizer_modality(entry, variant.kwargs)
         samples = data.modalities[modality]
         base = self._base_key(data, variant, entry)
         who = (f"featurizer {variant.label} (plugin {entry.plugin}) on {len(samples)} {modality} "

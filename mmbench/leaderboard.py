@@ -243,8 +243,11 @@ def print_leaderboard(results_dir: Path, console: Console, metric: str | None = 
     datasets = {r["dataset"]["label"] for r in stored.ok.values()}
     audits = {k: v for k, v in load_audit(results_dir).items() if k in datasets}
     for level, line in audit_lines(audits):
-        style = {"leak": "bold red", "partial": "yellow"}.get(level, "dim")
-        prefix = {"leak": "WARNING caption leakage: ", "partial": "note: "}.get(level, "audit: ")
+        style = {"leak": "bold red", "partial": "yellow", "duplicates-leak": "bold red",
+                 "duplicates-partial": "yellow"}.get(level, "dim")
+        prefix = {"leak": "WARNING caption leakage: ", "partial": "note: ",
+                  "duplicates-leak": "WARNING train/test duplicates: ",
+                  "duplicates-partial": "note: train/test duplicates: "}.get(level, "audit: ")
         console.print(f"[{style}]{escape(prefix + line)}[/]", highlight=False)
     for note in [*suite_notes(stored.manifest, metric), *stored.notes()]:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
