@@ -12,6 +12,7 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
+from .breakdown import Breakdown
 from .cache import FeatureCache
 from .cell import CellOutcome
 from .errors import DiskFullError, MmbenchError, UserError
@@ -82,10 +83,11 @@ class Runner:
         root = Path(self.suite.cache_dir) if self.suite.cache_dir else cache_dir()
         self.device = resolve_device(self.suite.device) if self._needs_device() else "cpu"
         remote = getattr(self.executor, "featurizes", False)  # workers resolve "auto" there
+        self.cost = Breakdown()  # where the time goes (mmbench.breakdown)
         self.features = FeatureProvider(
             FeatureCache(root / "features"), catalog,
             {"device": self.suite.device if remote else self.device},
-            remote=self.executor.run_featurize if remote else None)
+            remote=self.executor.run_featurize if remote else None, cost=self.cost)
         self.summary = RunSummary(self.store.root, planned=len(plan.cells))
         sweeps = self.suite.robustness.sweeps() if self.suite.robustness else {}
         self.corrupter = Corrupter(self.features, sweeps) if sweeps else None
@@ -153,9 +155,12 @@ class Runner:
                     close()
         self.summary.features_computed = self.features.computed
         self.summary.seconds = time.perf_counter() - start
+        self.summary.cost = self.cost.as_dict()
         if self.summary.not_recorded:
             raise CellsNotRecorded(self.summary)
         self._write_manifest()  # also when every cell was already recorded
+        if self.summary.ran or self.summary.failed:  # the manifest names this run's cost
+            self.store.write_manifest({**self._manifest, "cost": self.summary.cost})
         return self.summary
 
     def _prepare(self) -> None:
@@ -217,12 +222,14 @@ class Runner:
         """The run's provenance, once per run, before its first record: a run stopped by bad
         input before it records anything leaves the results folder as it was."""
         if not self._manifest_written:
-            self.store.write_manifest(self.manifest())
+            self._manifest = self.manifest()
+            self.store.write_manifest(self._manifest)
             self._manifest_written = True
 
     def _write(self, record: dict[str, Any], **arrays: Any) -> None:
         self._write_manifest()
-        self.store.write(record, **arrays)
+        with self.cost.timed("writing records"):
+            self.store.write(record, **arrays)
 
     def _not_recorded(self, cell: Cell, exc: UserError) -> None:
         """A cell met by bad input: logged, counted, not recorded (so a later run retries it)."""
@@ -257,11 +264,13 @@ class Runner:
         entry = self.catalog["dataset"].get(variant.name)
         dataset = instantiate(entry, variant, {})
         self.reporter.log(escape(f"loading dataset {variant.label}"))
-        data = freeze_data(dataset.load())  # read-only: no plugin can change it for others
+        with self.cost.timed("loading data"):
+            data = freeze_data(dataset.load())  # read-only: no plugin can change it for others
         check_loaded(data, cells, self.catalog, variant.label)
         splits = dataset_splits(data, [(c.split, c.seed) for c in cells], variant.label)
         self._splits[variant] = splits
-        self._audit(variant, dataset, data, splits)
+        with self.cost.timed("leakage audit"):
+            self._audit(variant, dataset, data, splits)
         return data
 
     def _audit(self, variant: Variant, dataset: Any, data: MultimodalData,
@@ -345,6 +354,7 @@ class Runner:
             if self.fail_fast:
                 raise CellFailed(f"cell {describe(cell)} failed: {message}") from outcome
             return
+        self.cost.add_cell(outcome.timings, outcome.worker)
         record.update(status="ok", metrics=outcome.metrics, timings=outcome.timings,
                       dims=outcome.dims, memory=outcome.memory, worker=outcome.worker)
         if outcome.robustness:
