@@ -259,15 +259,34 @@ params = { C = 0.5 }
         np.testing.assert_allclose([got["log_loss"], got["brier"], got["ece"]], want,
                                    rtol=1e-9, atol=1e-12)
         assert sum(got["reliability"]["count"]) == len(stored["y_true"])
-    summary, _ = load_summary(store.root)
+    summary, _ = load_summary(store.root)  # a row: the mean over its cells
+    calibrated = [r["metrics"] for r in records
+                  if r["fusion"]["label"] == "late-mean(calibrate='temperature')"]
+    row = summary[summary["fusion"] == "late-mean(calibrate='temperature')"].iloc[0]
     for col in ("log_loss", "brier", "ece"):
-        per_row = pd.DataFrame([{"fusion": r["fusion"]["label"] if r["level"] != "unimodal"
-                                 else "unimodal", "f": r["featurizers"].get("image", {}).get(
-                                     "label"), col: r["metrics"][col]} for r in records])
-        late = per_row[per_row["fusion"] == "late-mean(calibrate='temperature')"][col].mean()
-        row = summary[summary["fusion"] == "late-mean(calibrate='temperature')"].iloc[0]
-        assert row[col] == pytest.approx(late)
+        assert row[col] == pytest.approx(np.mean([m[col] for m in calibrated]))
     out = tmp_path / "board.csv"
     assert main(["export", str(store.root), "--format", "csv", "-o", str(out)]) == 0
     exported = pd.read_csv(out)
     assert {"log_loss", "brier", "ece"} <= set(exported.columns)
+
+    # the report draws one reliability diagram per row, titled with its pooled ECE
+    import base64
+    import re
+
+    from mmbench.report.html import write_report
+
+    html = write_report(store.root, tmp_path / "report.html").read_text()
+    section = html.split('<section id="calibration">', 1)[1].split("</section>", 1)[0]
+    svgs = [base64.b64decode(s).decode() for s in
+            re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", section)]
+    titles = re.findall(r"ECE (\d\.\d{3})", "".join(svgs))
+    assert len(titles) == len(summary) == 4
+    pooled: dict[str, list[dict[str, np.ndarray]]] = {}
+    for record in records:
+        pooled.setdefault(record["fusion"]["label"], []).append(
+            store.predictions(record["cell_id"]))
+    want = [reference_scores(np.concatenate([p["y_true"] for p in preds]),
+                             np.concatenate([p["proba"] for p in preds]))[2]
+            for preds in pooled.values()]
+    assert sorted(titles) == sorted(f"{e:.3f}" for e in want)
