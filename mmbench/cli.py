@@ -23,8 +23,8 @@ from .errors import SuiteError, UserError, is_disk_full
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
-                "gain_ci, p, n, fit_s, predict_s, mem, dims, robustness, cost (= fit_s,predict_s,"
-                "mem,dims); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
+                "gain_ci, p, n, fit_s, predict_s, score_s, robust_s, mem, dims, robustness, cost "
+                "(= fit_s,predict_s,score_s,mem,dims: mean seconds per cell); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
 ALL_HELP = ("also the recorded cells the current suite no longer plans (it was edited since), "
             "marked 'not in the current suite'")
 
@@ -60,6 +60,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     )
     if summary.ran or summary.skipped:
         print_leaderboard(summary.results_dir, console, columns=args.columns)
+    if summary.ran or summary.failed:
+        from .breakdown import table
+
+        console.print(table(summary.cost))
     console.print(f"results: {summary.results_dir}", highlight=False)
     _run_report(args, summary.results_dir, console)
     for cell, message in summary.failed:

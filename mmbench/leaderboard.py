@@ -86,7 +86,8 @@ def summarize(df: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     if df.empty:
         return df
     df = add_gain(df, metric)
-    value_cols = [*SCALAR_METRICS, "gain", "fit_s", "predict_s", "tune_s", *PROPER_SCORES]
+    value_cols = [*SCALAR_METRICS, "gain", "fit_s", "predict_s", "score_s", "robust_s",
+                  "tune_s", *PROPER_SCORES]
     value_cols = [c for c in value_cols if c in df.columns]
     grouped = df.groupby(ROW_KEYS, sort=False, dropna=False)
     out = grouped[value_cols].mean()
@@ -131,17 +132,18 @@ def _pm(mean: float, std: float, n: int) -> str:
     return f"{mean:.4f} ± {std:.4f}" if n > 1 else f"{mean:.4f}"
 
 
-#: Columns ``--columns`` can choose (``cost`` = fit_s,predict_s,mem,dims; ``robustness`` = one
+#: Columns ``--columns`` can choose (``cost`` = fit_s,predict_s,score_s,mem,dims; ``robustness`` = one
 #: column per corruption with the headline metric's relative robustness).
 COLUMNS = ("accuracy", "macro_recall", "macro_f1", "ci", "gain", "gain_ci", "p", "n",
-           "fit_s", "predict_s", "mem", "dims", "robustness", *PROPER_SCORES, "tuned",
-           "optimism", "tune_s")
+           "fit_s", "predict_s", "score_s", "robust_s", "mem", "dims", "robustness",
+           *PROPER_SCORES, "tuned", "optimism", "tune_s")
 DEFAULT_COLUMNS = ("accuracy", "macro_recall", "macro_f1", "ci", "gain", "gain_ci", "p", "n",
                    "robustness")
-ALIASES = {"cost": ("fit_s", "predict_s", "tune_s", "mem", "dims"),
+ALIASES = {"cost": ("fit_s", "predict_s", "score_s", "tune_s", "mem", "dims"),
            "scores": PROPER_SCORES}
 HEADERS = {"accuracy": "accuracy", "macro_recall": "macro recall", "macro_f1": "macro F1",
            "p": "p (Holm)", "n": "n", "fit_s": "fit s", "predict_s": "predict s",
+           "score_s": "score s", "robust_s": "robust s",
            "mem": "fit MiB", "dims": "dims", "log_loss": "log loss", "brier": "Brier",
            "ece": "ECE (15 bins)", "tuned": "tuned (inner split)",
            "optimism": "optimism", "tune_s": "tune s"}
@@ -186,7 +188,7 @@ def _cell_text(key: str, row: pd.Series, metric: str) -> str:
         return _num(row.get("p_holm"), "{:.3g}")
     if key == "n":
         return str(n)
-    if key in ("fit_s", "predict_s", "tune_s"):
+    if key in ("fit_s", "predict_s", "score_s", "robust_s", "tune_s"):
         return _num(row.get(key), "{:.3f}")
     if key in PROPER_SCORES:
         return _num(row.get(key), "{:.4f}")
@@ -256,8 +258,11 @@ def print_leaderboard(results_dir: Path, console: Console, metric: str | None = 
     datasets = {r["dataset"]["label"] for r in stored.ok.values()}
     audits = {k: v for k, v in load_audit(results_dir).items() if k in datasets}
     for level, line in audit_lines(audits):
-        style = {"leak": "bold red", "partial": "yellow"}.get(level, "dim")
-        prefix = {"leak": "WARNING caption leakage: ", "partial": "note: "}.get(level, "audit: ")
+        style = {"leak": "bold red", "partial": "yellow", "duplicates-leak": "bold red",
+                 "duplicates-partial": "yellow"}.get(level, "dim")
+        prefix = {"leak": "WARNING caption leakage: ", "partial": "note: ",
+                  "duplicates-leak": "WARNING train/test duplicates: ",
+                  "duplicates-partial": "note: train/test duplicates: "}.get(level, "audit: ")
         console.print(f"[{style}]{escape(prefix + line)}[/]", highlight=False)
     for note in [*suite_notes(stored.manifest, metric), *stored.notes()]:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)

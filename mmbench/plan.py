@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MmbenchError, SuiteError, UserError
+from .modalities import dataset_kind, modality_problem
 from .pairing import Restrictions, accepts, unpaired
 from .plugins import Catalog
 from .registry import CONTEXT_PARAMS, build
@@ -224,19 +225,20 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
         available = tuple(dataset.modalities)
         by_modality: dict[str, list[Variant]] = {}
         dims: dict[tuple[str, Variant], int | None] = {}
+        kinds = {m: dataset_kind(dataset, m) for m in available}
         for fvariant, finst, i in featurizers:
-            if finst.modality not in available:
-                problems.append(
-                    f"{loaded.locate(('featurizers', i))}: featurizer {fvariant.name!r} reads "
-                    f"modality {finst.modality!r}, which dataset {dvariant.name!r} does not have "
-                    f"(it has {', '.join(available)})"
-                )
+            problem = modality_problem(fvariant.name, type(finst), finst.modality,
+                                       dvariant.name, kinds)
+            if problem:
+                where = ('featurizers', i, 'params', 'modality') if (
+                    'modality' in dict(fvariant.params)) else ('featurizers', i)
+                problems.append(f"{loaded.locate(where)}: {problem}")
                 continue
             by_modality.setdefault(finst.modality, []).append(fvariant)
             dims[(finst.modality, fvariant)] = getattr(finst, "output_dim", None)
         mods = sorted(by_modality)
-        split = tuple(sorted(dspec.split.model_dump().items()))
-        folds = range(dspec.split.k) if dspec.split.method == "kfold" else range(1)
+        split = dspec.split.identity()
+        folds = range(dspec.split.folds)
         strategies: list[tuple[Variant, str, tuple[str, ...]]] = [
             (Variant.of("fusion", "unimodal", {"modality": m}), "unimodal", (m,)) for m in mods
         ]

@@ -98,3 +98,5 @@ class RunSummary:
     stale: int = 0
     features_computed: int = 0
     seconds: float = 0.0
+    #: where the time went (:mod:`mmbench.breakdown`)
+    cost: dict[str, Any] = field(default_factory=dict)

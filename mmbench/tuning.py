@@ -39,6 +39,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from .metrics import SCALAR_METRICS, compute_metrics
 from .plan import Cell, Variant
 from .protocols import Views
+from .splits import imbalance_train
 from .tuning_spec import grid_points
 
 
@@ -68,22 +69,12 @@ class InnerSplit:
 
     def split(self, X: Any, y: Any = None, groups: Any = None) -> Iterator[
             tuple[np.ndarray, np.ndarray]]:
-        from sklearn.model_selection import (GroupShuffleSplit, StratifiedGroupKFold,
-                                             StratifiedKFold, StratifiedShuffleSplit)
+        """The (fit, held-out) pairs of :func:`mmbench.splits.inner_splits` (a class too small
+        for them: its :class:`~mmbench.splits.SplitError`)."""
+        from .splits import inner_splits
 
         y = np.asarray(y)
-        g = self._groups(y, groups)
-        if self.spec["method"] == "kfold":
-            k = self.spec["k"]
-            splitter: Any = (StratifiedGroupKFold(k, shuffle=True, random_state=self.seed)
-                             if g is not None else
-                             StratifiedKFold(k, shuffle=True, random_state=self.seed))
-        else:
-            f = self.spec["fraction"]
-            splitter = (GroupShuffleSplit(1, test_size=f, random_state=self.seed)
-                        if g is not None else
-                        StratifiedShuffleSplit(1, test_size=f, random_state=self.seed))
-        yield from splitter.split(np.zeros(len(y)), y, g)
+        yield from inner_splits(y, self._groups(y, groups), split_spec(self.spec), self.seed)
 
     def partition(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Folds whose held-out parts cover every row once (for cross-fitted calibration): the
@@ -282,10 +273,20 @@ def oracle(cell: Cell, tuned: Tuned, train: Views, y_train: np.ndarray, test: Vi
     return out
 
 
-def inner_problem(cells: list[Cell], data: Any, imbalance: Any = None) -> str | None:
-    """Why the inner split cannot be made for some class of some training split of ``cells``
-    (those that tune or calibrate), or None. Checked once the data is loaded, before any work."""
-    from .splits import imbalance_train, make_split
+def split_spec(inner: Mapping[str, Any]) -> dict[str, Any]:
+    """A suite's ``inner`` table as a :mod:`mmbench.splits` spec."""
+    if inner["method"] == "kfold":
+        return {"method": "kfold", "k": int(inner["k"])}
+    return {"method": "stratified", "test_size": float(inner["fraction"])}
+
+
+def inner_problem(cells: list[Cell], data: Any,
+                  splits: Mapping[tuple[Any, ...], tuple[np.ndarray, np.ndarray]],
+                  imbalance: Any = None) -> str | None:
+    """Why the inner split of some training split of ``cells`` (those that tune or calibrate)
+    cannot be made, naming the class and the seed, or None. ``splits``: the run's (split, seed,
+    fold) -> (train, test). Checked once the data is loaded, before any work."""
+    from .splits import SplitError, inner_splits, split_label
 
     seen: set[tuple[Any, ...]] = set()
     for cell in cells:
@@ -295,29 +296,22 @@ def inner_problem(cells: list[Cell], data: Any, imbalance: Any = None) -> str | 
         spec = dict(options["inner"])
         calibrated = cell.fusion.kwargs.get("calibrate", "none") != "none" or any(
             v != "none" for v in cell.fusion.grid.get("calibrate", []))
-        if spec["method"] == "kfold":
-            need, what = spec["k"], f"kfold k={spec['k']}"
-        else:
-            folds = max(2, int(round(1 / spec["fraction"])))
-            need = folds if calibrated else 2
-            what = (f"validation fraction={spec['fraction']}" + (
-                f" (calibration cross-fits {folds} folds)" if calibrated else ""))
-        key = (dict(cell.split).get("method"), cell.split, cell.seed, cell.fold, need)
-        if key in seen:
-            continue
-        seen.add(key)
-        train, _ = make_split(data.y, dict(cell.split), cell.seed, cell.fold)
-        if imbalance is not None:
-            train = imbalance_train(train, data.y, imbalance.ratio, cell.seed)
-        y = data.y[train]
-        groups = None if data.groups is None else np.asarray(data.groups)[train]
-        for c in np.unique(y):
-            n = len(np.unique(groups[y == c])) if groups is not None else int(np.sum(y == c))
-            if n < need:
-                unit = "group(s)" if groups is not None else "sample(s)"
-                return (f"the inner split ({what}) is impossible for class "
-                        f"{data.class_names[c]!r}: seed {cell.seed}"
-                        f"{f' fold {cell.fold}' if cell.fold else ''}'s training split has {n} "
-                        f"{unit} of it and the inner split needs at least {need} per class; "
-                        f"lower inner.k, use a validation fraction, or drop tune/calibrate")
+        specs = [split_spec(spec)]
+        if calibrated and spec["method"] != "kfold":  # calibration cross-fits ~1/f folds
+            specs.append({"method": "kfold", "k": max(2, int(round(1 / spec["fraction"])))})
+        for inner in specs:
+            key = (cell.split, cell.seed, cell.fold, repr(inner))
+            if key in seen:
+                continue
+            seen.add(key)
+            train, _ = splits[(cell.split, cell.seed, cell.fold)]
+            if imbalance is not None:
+                train = imbalance_train(train, data.y, imbalance.ratio, cell.seed)
+            groups = None if data.groups is None else np.asarray(data.groups)[train]
+            try:
+                inner_splits(data.y[train], groups, inner, cell.seed, data.class_names)
+            except SplitError as exc:
+                where = f"seed {cell.seed}" + (f" fold {cell.fold}" if cell.fold else "")
+                return (f"the inner split {split_label(inner)} of {where}'s training split "
+                        f"({len(train)} rows) is impossible: {exc}")
     return None

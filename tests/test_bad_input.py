@@ -440,8 +440,8 @@ def inner_impossible(ctx: Ctx) -> tuple[Path, list[str]]:
                 'name = "logreg"', 'name = "logreg"\ntune = { C = [0.1, 1] }')
     path = write(ctx.tmp_path, body)
     return path, [f"inner (line {line_of(path, 'inner =')})",
-                  "the inner split (kfold k=20) is impossible for class 'class0'",
-                  "has 16 sample(s) of it", "needs at least 20 per class"]
+                  "the inner split kfold(k=20) of seed 0's training split (48 rows) is impossible",
+                  "class 'class0' has 16 samples", "needs at least 20"]
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -24,7 +24,7 @@ from .fmt import ci_text, gain_text, has_stats, metric_text, significant
 
 #: Section ids, in page order; every one is always present (saying when it has no content).
 SECTIONS = ("leaderboard", "heatmap", "gain", "alpha-sweep", "robustness", "calibration",
-            "per-class", "confusion", "audit", "provenance")
+            "per-class", "confusion", "audit", "cost", "provenance")
 
 
 def _img(svg: str, alt: str) -> dict[str, str]:
@@ -269,6 +269,14 @@ def audit_section(data: ReportData) -> list[tuple[str, str]] | None:
             for k, v in items]
 
 
+def cost_section(data: ReportData) -> dict[str, Any]:
+    """The last run's breakdown (manifest ``cost``), else the cell phases of the records."""
+    from .. import breakdown
+
+    cost = data.manifest.get("cost") or breakdown.cells_cost(data.records.values())
+    return {"rows": breakdown.rows(cost), "note": breakdown.note(cost)}
+
+
 def render_report(data: ReportData) -> str:
     """The report's HTML text (self-contained: inline CSS, JS and SVG figures)."""
     import jinja2
@@ -280,7 +288,7 @@ def render_report(data: ReportData) -> str:
         gain=gain_section(data), alpha=alpha_section(data), robust=robustness_section(data),
         calibration=calibration_section(data),
         per_class=per_class_section(data), confusions=confusion_section(data),
-        audit=audit_section(data), failed=data.failed, metric=data.metric,
+        audit=audit_section(data), cost=cost_section(data), failed=data.failed, metric=data.metric,
         version=__version__, generated=now(), sections=SECTIONS)
 
 
