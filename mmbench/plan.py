@@ -212,12 +212,13 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
     for i, fspec in enumerate(suite.fusions):
         for variant, inst in _variants("fusion", fspec, ("fusions", i), catalog, problems, loaded):
             fusions.append((variant, inst, fspec, i))
-    classifiers = [
-        v
-        for i, spec in enumerate(suite.classifiers)
-        for v, _ in _variants("classifier", spec, ("classifiers", i), catalog, problems, loaded)
-    ]
-    only = Restrictions(loaded, catalog, problems)
+    classifiers = []
+    entries: dict[Variant, int] = {v: i for v, _, _, i in fusions}  # variant -> its entry
+    for i, spec in enumerate(suite.classifiers):
+        for v, _ in _variants("classifier", spec, ("classifiers", i), catalog, problems, loaded):
+            classifiers.append(v)
+            entries[v] = i
+    only = Restrictions(loaded, catalog, problems, entries)
 
     cells: list[Cell] = []
     options = cell_options(suite)

@@ -290,3 +290,40 @@ params = { C = 0.5 }
                              np.concatenate([p["proba"] for p in preds]))[2]
             for preds in pooled.values()]
     assert sorted(titles) == sorted(f"{e:.3f}" for e in want)
+
+
+def test_two_entries_of_one_fusion_keep_their_own_only(write_suite: Any) -> None:
+    """A calibrated late-mean restricted to one featurizer pair leaves the plain late-mean on
+    every pair (``only`` belongs to its entry, not to every entry of the plugin)."""
+    from mmbench.plan import plan_suite
+    from mmbench.suite import load_suite
+
+    path = write_suite("""
+    name = "two-entries"
+    [[datasets]]
+    name = "synthetic"
+    [[featurizers]]
+    name = "hog-color"
+    [[featurizers]]
+    name = "pixels"
+    [[featurizers]]
+    name = "tfidf"
+    [[fusions]]
+    name = "late-mean"
+    [[fusions]]
+    name = "late-mean"
+    params = { calibrate = "temperature" }
+    only = { featurizers = ["hog-color", "tfidf"] }
+    [[classifiers]]
+    name = "logreg"
+    [[classifiers]]
+    name = "logreg"
+    params = { C = 0.1 }
+    only = { fusions = ["unimodal"] }
+    """)
+    cells = plan_suite(load_suite(path), get_catalog()).cells
+    late = [(c.fusion.label, c.classifier.label) for c in cells if c.level == "decision"]
+    assert late.count(("late-mean", "logreg")) == 2  # hog + tfidf and pixels + tfidf
+    assert late == [("late-mean", "logreg")] * 2 + [
+        ("late-mean(calibrate='temperature')", "logreg")]
+    assert sum(c.classifier.label == "logreg(C=0.1)" for c in cells) == 3  # the baselines
