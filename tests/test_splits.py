@@ -114,7 +114,8 @@ def test_group_fraction_picks_the_folds_closest_to_test_size() -> None:
     assert group_fraction(0.2, 100) == (1, 5)
     assert group_fraction(0.25, 100) == (1, 4)
     assert group_fraction(0.3, 100) == (3, 10)
-    assert group_fraction(0.3, 15) == (1, 3)  # at least 5 groups a fold
+    assert group_fraction(0.3, 15) == (1, 3)  # at least 5 groups a fold beyond 5 folds
+    assert group_fraction(0.2, 4) == (1, 4)  # few groups: as close as they allow
     assert group_fraction(0.5, 4) == (1, 2)
 
 
@@ -124,6 +125,16 @@ def test_without_groups_the_split_is_the_stratified_split_it_always_was() -> Non
     ref_train, ref_test = train_test_split(np.arange(100), test_size=0.2, stratify=y,
                                            random_state=3)
     assert np.array_equal(test, np.sort(ref_test)) and np.array_equal(train, np.sort(ref_train))
+
+
+def test_predefined_split_straddling_a_group_is_refused() -> None:
+    y = np.repeat(np.arange(2), 10)
+    mask = np.arange(20) % 4 == 0
+    with pytest.raises(SplitError, match=r"group 0 has rows on both sides of the predefined "
+                                         r"split \(1 of its 2 rows are test rows; 5 group\(s\)"):
+        check_splits(y, ["a", "b"], {"method": "predefined"}, [0], np.arange(20) // 2, mask)
+    groups = np.where(mask, 100, np.arange(20))  # the test rows are one group: fine
+    assert check_splits(y, ["a", "b"], {"method": "predefined"}, [0], groups, mask)
 
 
 def test_predefined_split_is_the_datasets_own_for_every_seed() -> None:
