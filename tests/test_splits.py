@@ -64,7 +64,7 @@ def documented() -> list[str]:
     text = (REPO / "docs" / "evaluation.md").read_text()
     blocks = re.findall(r"```\w*\n(.*?)```", text, re.S)
     return [without_counts(ln) for b in blocks for ln in b.splitlines()
-            if ln.startswith(("error: dataset", "WARNING train/test"))]
+            if ln.startswith(("error: dataset", "WARNING train/test", "invalid suite"))]
 
 
 def without_counts(line: str) -> str:
@@ -202,23 +202,46 @@ def test_predefined_with_test_size_is_an_invalid_suite(write_suite, rows_plugin:
            'rows; remove test_size' in line, line
 
 
-@pytest.mark.skipif(not os.environ.get("MMBENCH_DATA_DIR"), reason="needs MMBENCH_DATA_DIR")
-def test_cifar10_per_class_1_is_refused_naming_a_class(write_suite,  # type: ignore[no-untyped-def]
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    path = write_suite(f"""
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_cifar10_per_class_1_is_refused_by_validate_naming_a_class(
+        command: str, write_suite, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """cifar10 states its class sizes before loading, so even ``validate`` (no data needed)
+    finds the impossible split; ``run`` stops there too, before loading anything."""
+    path = write_suite("""
         name = "s"
         [[datasets]]
         name = "cifar10"
-        params = {{ per_class = 1, data_dir = "{os.environ['MMBENCH_DATA_DIR']}", download = false }}
+        params = { per_class = 1, download = false }
         [[featurizers]]
         name = "tfidf"
         [[classifiers]]
         name = "logreg"
         """)
-    line = run_one_line_error(path, capsys)
-    assert "class 'airplane' has 1 sample; a stratified split needs at least 2" in line, line
-    assert without_counts(line.replace(
-        f"data_dir='{os.environ['MMBENCH_DATA_DIR']}', download=False, ", "")) in documented()
+    line = run_one_line_error(path, capsys, command)
+    # as the docs show it: the suite named suite.toml, without write_suite's two first lines
+    assert line.replace(str(path), "suite.toml").replace("(line 4)", "(line 2)") in documented()
+    assert not (path.parent / "results").exists()
+
+
+def test_a_possible_split_of_a_dataset_with_known_sizes_validates(
+        write_suite, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    path = write_suite("""
+        name = "s"
+        [[datasets]]
+        name = "cifar10"
+        params = { per_class = 5, download = false }
+        split = { method = "kfold", k = 5 }
+        [[featurizers]]
+        name = "tfidf"
+        [[classifiers]]
+        name = "logreg"
+        """)
+    assert main(["validate", str(path)]) == 0, capsys.readouterr()
+    path.write_text(path.read_text().replace("k = 5", "k = 6"))
+    line = run_one_line_error(path, capsys, "validate")
+    assert ("datasets[0].split (line 7): dataset cifar10(download=False, per_class=5), split "
+            "kfold(k=6): class 'airplane' has 5 samples; a stratified 6-fold split needs at "
+            "least 6") in line, line
 
 
 # ------------------------------------------------------------------------- runs
