@@ -14,6 +14,8 @@ from rich.table import Table
 from .metrics import SCALAR_METRICS
 from .protocols import LEVELS
 from .gain_stats import extra_columns, summarize_with_stats
+from .scoring import PROPER_SCORES
+from .selection import cell_columns, row_columns
 from .stored import StoredResults, load_results
 
 ROW_KEYS = ["dataset", "featurizers", "fusion", "level", "classifier"]
@@ -40,6 +42,7 @@ def cells_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             **{m: r["metrics"][m] for m in SCALAR_METRICS},
             **{k: v for k, v in r.get("timings", {}).items()},
             **extra_columns(r),
+            **cell_columns(r),
         }
         rows.append(row)
     return pd.DataFrame(rows)
@@ -83,7 +86,8 @@ def summarize(df: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     if df.empty:
         return df
     df = add_gain(df, metric)
-    value_cols = [*SCALAR_METRICS, "gain", "fit_s", "predict_s", "score_s", "robust_s"]
+    value_cols = [*SCALAR_METRICS, "gain", "fit_s", "predict_s", "score_s", "robust_s",
+                  "tune_s", *PROPER_SCORES]
     value_cols = [c for c in value_cols if c in df.columns]
     grouped = df.groupby(ROW_KEYS, sort=False, dropna=False)
     out = grouped[value_cols].mean()
@@ -91,7 +95,7 @@ def summarize(df: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     for col in SCALAR_METRICS:
         out[f"{col}_std"] = std[col]
     out["n"] = grouped.size()
-    out = out.reset_index()
+    out = out.reset_index().merge(row_columns(df, metric, ROW_KEYS), on=ROW_KEYS, how="left")
     out["level_order"] = out["level"].map({lv: i for i, lv in enumerate(LEVELS)})
     return out.sort_values([metric, "level_order"], ascending=[False, True]).reset_index(
         drop=True
@@ -131,14 +135,18 @@ def _pm(mean: float, std: float, n: int) -> str:
 #: Columns ``--columns`` can choose (``cost`` = fit_s,predict_s,score_s,mem,dims; ``robustness`` = one
 #: column per corruption with the headline metric's relative robustness).
 COLUMNS = ("accuracy", "macro_recall", "macro_f1", "ci", "gain", "gain_ci", "p", "n",
-           "fit_s", "predict_s", "score_s", "robust_s", "mem", "dims", "robustness")
+           "fit_s", "predict_s", "score_s", "robust_s", "mem", "dims", "robustness",
+           *PROPER_SCORES, "tuned", "optimism", "tune_s")
 DEFAULT_COLUMNS = ("accuracy", "macro_recall", "macro_f1", "ci", "gain", "gain_ci", "p", "n",
                    "robustness")
-ALIASES = {"cost": ("fit_s", "predict_s", "score_s", "mem", "dims")}
+ALIASES = {"cost": ("fit_s", "predict_s", "score_s", "tune_s", "mem", "dims"),
+           "scores": PROPER_SCORES}
 HEADERS = {"accuracy": "accuracy", "macro_recall": "macro recall", "macro_f1": "macro F1",
            "p": "p (Holm)", "n": "n", "fit_s": "fit s", "predict_s": "predict s",
            "score_s": "score s", "robust_s": "robust s",
-           "mem": "fit MiB", "dims": "dims"}
+           "mem": "fit MiB", "dims": "dims", "log_loss": "log loss", "brier": "Brier",
+           "ece": "ECE (15 bins)", "tuned": "tuned (inner split)",
+           "optimism": "optimism", "tune_s": "tune s"}
 
 
 def parse_columns(spec: str | None) -> tuple[str, ...]:
@@ -180,8 +188,14 @@ def _cell_text(key: str, row: pd.Series, metric: str) -> str:
         return _num(row.get("p_holm"), "{:.3g}")
     if key == "n":
         return str(n)
-    if key in ("fit_s", "predict_s", "score_s", "robust_s"):
+    if key in ("fit_s", "predict_s", "score_s", "robust_s", "tune_s"):
         return _num(row.get(key), "{:.3f}")
+    if key in PROPER_SCORES:
+        return _num(row.get(key), "{:.4f}")
+    if key == "tuned":
+        return escape(str(row.get("tuned") or ""))
+    if key == "optimism":
+        return _num(row.get("optimism"), "{:+.4f}")
     if key == "mem":
         return _num(row.get("fit_peak_rss_mb"), "{:.1f}")
     if key == "dims":

@@ -188,6 +188,8 @@ class Runner:
             except UserError as exc:
                 error = exc
             data = self._data.get(variant)
+            if data is not None:  # before any work: every tuned cell's inner split exists
+                self._check_inner(variant, cells, data)
             run = []
             for cell in cells:
                 record = recorded.get(cell.cell_id)
@@ -217,6 +219,14 @@ class Runner:
                 f"({'; '.join(what[:3])}{'; ...' if what[3:] else ''}): they run again; their "
                 f"old records are kept in {self.store.root / 'superseded'}"))
         return todo, unloadable
+
+    def _check_inner(self, variant: Variant, cells: list[Cell], data: MultimodalData) -> None:
+        from .tuning import inner_problem
+
+        problem = inner_problem(cells, data, self._splits[variant], self.suite.imbalance)
+        if problem:
+            where = self.plan.loaded.locate(("inner",)) if self.suite.inner else "inner"
+            raise UserError(f"{self.plan.loaded.path}: {where}: {problem}")
 
     def _write_manifest(self) -> None:
         """The run's provenance, once per run, before its first record: a run stopped by bad
@@ -325,7 +335,8 @@ class Runner:
                             n_classes, self.device, split_key=split_key, feature_keys={
                                 m: short_hash([split_key, m, f.as_dict()])
                                 for m, f in cell.featurizers},
-                            class_names=tuple(data.class_names))
+                            class_names=tuple(data.class_names),
+                            groups_train=None if data.groups is None else data.groups[train])
             if error is None and self.corrupter is not None:
                 try:
                     task.robust = self.corrupter.views(cell, data, train, test, views_te)
@@ -359,6 +370,8 @@ class Runner:
                       dims=outcome.dims, memory=outcome.memory, worker=outcome.worker)
         if outcome.robustness:
             record["robustness"] = outcome.robustness
+        if outcome.tuning:
+            record["tuning"] = outcome.tuning
         if self.suite.imbalance is not None:
             record["train_class_counts"] = np.bincount(task.y_train,
                                                        minlength=task.n_classes).tolist()

@@ -44,7 +44,17 @@ class Only(_Strict):
     classifiers: list[str] | None = None
 
 
-class FusionSpec(PluginSpec):
+class TunedSpec(PluginSpec):
+    """An entry whose parameters may be chosen per cell on the inner split: ``tune`` maps a
+    parameter to candidates (a list, or ``{ log = [lo, hi], n = k }``); ``select =
+    "validation"`` does the same with the entry's list-valued params (see
+    :mod:`mmbench.tuning_spec`)."""
+
+    tune: dict[str, Any] = Field(default_factory=dict)
+    select: Literal["validation"] | None = None
+
+
+class FusionSpec(TunedSpec):
     """A fusion strategy; ``modalities`` restricts it to some of the dataset's modalities,
     ``only`` to some featurizers and classifiers."""
 
@@ -52,11 +62,21 @@ class FusionSpec(PluginSpec):
     only: Only | None = None
 
 
-class ClassifierSpec(PluginSpec):
+class ClassifierSpec(TunedSpec):
     """A classifier; ``only`` restricts it to some featurizers and fusions ("unimodal" names the
     baselines)."""
 
     only: Only | None = None
+
+
+class InnerSpec(_Strict):
+    """The split of each training split on which tuned values are chosen and calibrators
+    fitted: stratified k-fold, or one stratified validation part (``fraction`` of the training
+    split); grouped when the dataset has row groups."""
+
+    method: Literal["kfold", "validation"] = "kfold"
+    k: int = Field(3, ge=2)
+    fraction: float = Field(0.2, gt=0, lt=1)
 
 
 class SplitSpec(_Strict):
@@ -166,6 +186,7 @@ class Suite(_Strict):
     classifiers: list[ClassifierSpec] = Field(min_length=1)
     executor: ExecutorSpec | None = None
     imbalance: ImbalanceSpec | None = None
+    inner: InnerSpec | None = None
     robustness: RobustnessSpec | None = None
 
     @field_validator("seeds")
