@@ -113,9 +113,15 @@ def class_mentions(texts: Sequence[str], y: np.ndarray, class_names: Sequence[st
     """Per caption: does it name its own class, and does it name any class (boolean arrays)."""
     synonyms = synonyms or {}
     terms = [class_terms(c, synonyms.get(c, ())) for c in class_names]
-    own = np.array([_mentions(t, terms[label]) for t, label in zip(texts, y)], dtype=bool)
-    any_class = np.array([any(_mentions(t, ts) for ts in terms) for t in texts], dtype=bool)
-    return own, any_class
+    named: dict[str, np.ndarray] = {}  # text -> the classes it names (repeated texts: once)
+    rows = np.zeros((len(texts), len(terms)), dtype=bool)
+    for i, t in enumerate(texts):
+        if t not in named:
+            named[t] = np.array([_mentions(t, ts) for ts in terms], dtype=bool)
+        rows[i] = named[t]
+    y = np.asarray(y)
+    own = rows[np.arange(len(y)), y] if len(y) else np.zeros(0, dtype=bool)
+    return own, rows.any(axis=1)
 
 
 def audit_texts(texts: Sequence[str], y: np.ndarray, class_names: Sequence[str],
@@ -153,8 +159,8 @@ def audit_texts(texts: Sequence[str], y: np.ndarray, class_names: Sequence[str],
 def audit_dataset(data: Any, dataset: Any = None) -> dict[str, Any] | None:
     """Audit every text modality of ``data`` (a :class:`~mmbench.protocols.MultimodalData`);
     None when it has no text."""
-    fields = {m: s for m, s in data.modalities.items()
-              if isinstance(s, list) and (not s or isinstance(s[0], str))}
+    fields = {m: list(s) for m, s in data.modalities.items()
+              if data.kind(m) == "text" and (not len(s) or isinstance(s[0], str))}
     if not fields:
         return None
     synonyms = dataset_synonyms(dataset, data.meta)
