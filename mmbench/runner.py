@@ -15,9 +15,10 @@ from rich.markup import escape
 from .breakdown import Breakdown
 from .cache import FeatureCache
 from .cell import CellOutcome
-from .errors import DiskFullError, MmbenchError, UserError
+from .errors import DataError, DiskFullError, MmbenchError, UserError
 from .featurize import FeatureProvider, index_digest, instantiate
 from .inputs import cell_inputs, changes, recorded_inputs
+from .loading import check_data
 from .lock import FileLock
 from .modalities import check_loaded
 from .paths import cache_dir
@@ -275,7 +276,11 @@ class Runner:
         dataset = instantiate(entry, variant, {})
         self.reporter.log(escape(f"loading dataset {variant.label}"))
         with self.cost.timed("loading data"):
-            data = freeze_data(dataset.load())  # read-only: no plugin can change it for others
+            try:
+                data = freeze_data(dataset.load())  # read-only: no plugin changes it for others
+            except DataError as exc:  # rows that disagree in length, from MultimodalData
+                raise DataError(f"dataset {variant.label!r}: {exc}") from None
+        check_data(data, variant.label)  # labels, texts, image arrays, row counts
         check_loaded(data, cells, self.catalog, variant.label)
         splits = dataset_splits(data, [(c.split, c.seed) for c in cells], variant.label)
         self._splits[variant] = splits
