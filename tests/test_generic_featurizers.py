@@ -268,3 +268,28 @@ def test_numeric_noise_leaves_missing_cells_and_strings() -> None:
     assert noisy["colour"].equals(table["colour"])
     assert not np.allclose(noisy["rooms"], table["rooms"])
     assert table["rooms"].dtype.kind == "i"  # the dataset's own table is left as it was
+
+
+# ------------------------------------------------------------------------- the test kit by kind
+def test_check_dataset_checks_samples_by_kind_and_instance_modalities() -> None:
+    from mmbench.testing import check_dataset
+
+    data = check_dataset(Rows(modalities={"photo": "image", "title": "text", "tabular": "numeric"}))
+    assert data.kind("tabular") == "numeric"
+
+    class BadTitle(Rows):
+        def load(self) -> MultimodalData:
+            data = super().load()
+            mods = {**data.modalities, "title": [1] * len(data)}
+            return MultimodalData(mods, data.y, data.class_names, data.fingerprint,
+                                  kinds=dict(data.kinds))
+
+    with pytest.raises(AssertionError, match="modality 'title' holds int at index 0"):
+        check_dataset(BadTitle(modalities={"photo": "image", "title": "text"}))
+
+    class Misdeclared(Rows):
+        kinds = {"title": "numeric"}
+
+    with pytest.raises(AssertionError, match="kinds declares 'title' as 'numeric' but load"):
+        check_dataset(Misdeclared(modalities={"photo": "image", "title": "text"},
+                                  kinds_known=False))

@@ -313,6 +313,28 @@ def test_duplicates_of_texts_with_other_labels_are_a_note_not_a_warning() -> Non
     assert report["copies"] == 10 and report["pinned"] == 0 and report["level"] == "partial"
 
 
+def test_one_identical_image_warns_a_few_generic_captions_only_note() -> None:
+    from mmbench.duplicates import duplicate_audit
+    from mmbench.protocols import MultimodalData
+
+    rng = np.random.default_rng(0)
+    n = 200
+    images = rng.integers(0, 255, (n, 4, 4, 3), dtype=np.uint8)
+    images[150] = images[10]  # one picture in train and test
+    texts = [f"caption {i}" for i in range(n)]
+    for i in range(150, 154):  # 4 of 50 test captions (8%), then 2 (4%)
+        texts[i] = texts[i - 140]
+    y = np.zeros(n, dtype=np.int64)
+    split = {"s": (np.arange(150), np.arange(150, 200))}
+    data = MultimodalData({"image": images, "text": texts}, y, ("a",), "f")
+    report = duplicate_audit(data, split)
+    assert report["image"]["pinned"] == 1 and report["image"]["level"] == "leak"
+    assert report["text"]["pinned"] == 4 and report["text"]["level"] == "leak"  # 8% >= 5%
+    texts[152:154] = ["new a", "new b"]
+    report = duplicate_audit(MultimodalData({"text": texts}, y, ("a",), "f"), split)
+    assert report["text"]["pinned"] == 2 and report["text"]["level"] == "partial"  # 4% < 5%
+
+
 # ------------------------------------------------------------------------- inner splits
 def test_inner_splits_respect_groups_and_index_the_training_part() -> None:
     y, groups = grouped_labels(n_groups=90)

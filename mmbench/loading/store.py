@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from mmbench import paths
-from mmbench.cache import fsync_dir
+from mmbench.cache import dir_mode, fsync_dir
 
 #: The file in a cache folder that lists the sha256 of every other file in it.
 CHECKSUMS = "sha256.json"
@@ -94,6 +94,7 @@ def write_entry(folder: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[st
     (atomic; a concurrent writer of the same entry wins harmlessly)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".writing-", dir=folder.parent))
+    os.chmod(tmp, dir_mode())  # mkdtemp makes it 0700: the umask decides, as for mkdir
     try:
         for name, array in arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(array))
