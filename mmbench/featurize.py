@@ -19,6 +19,7 @@ import numpy as np
 
 from .cache import FeatureCache
 from .errors import MmbenchError, PluginOutputError
+from .modalities import featurizer_modality
 from .plan import Variant
 from .progress import activity
 from .protocols import MultimodalData
@@ -97,7 +98,7 @@ def run_job(job: FeaturizeJob, catalog: Any = None) -> list[np.ndarray]:
         catalog = get_catalog()
     entry = catalog["featurizer"].get(job.variant.name)
 
-    modality = getattr(entry.cls, "modality", "")
+    modality = featurizer_modality(entry, job.variant.kwargs)
     names = ([f"the {modality} samples of the {p} split" for p in ("training", "test")]
              if job.fit_on is not None and len(job.parts) == 2
              else [f"the {modality} samples"] * len(job.parts))
@@ -187,7 +188,7 @@ class FeatureProvider:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(train features, test features) for ``variant`` on this split of ``data``."""
         entry = self._entry(variant)
-        modality = entry.cls.modality
+        modality = featurizer_modality(entry, variant.kwargs)
         samples = data.modalities[modality]
         base = self._base_key(data, variant, entry)
         who = (f"featurizer {variant.label} (plugin {entry.plugin}) on {len(samples)} {modality} "

@@ -16,10 +16,12 @@ from .breakdown import Breakdown
 from .cache import FeatureCache
 from .cell_record import base_record, describe, variant_notes  # noqa: F401
 from .cell import CellOutcome
-from .errors import DiskFullError, MmbenchError, UserError
+from .errors import DataError, DiskFullError, MmbenchError, UserError
 from .featurize import FeatureProvider, index_digest, instantiate
 from .inputs import cell_inputs, changes, recorded_inputs
+from .loading import check_data
 from .lock import FileLock
+from .modalities import check_loaded
 from .paths import cache_dir
 from .plan import Cell, Plan, Variant, plan_suite, short_hash
 from .plugins import Catalog, get_catalog
@@ -28,7 +30,7 @@ from .protocols import MultimodalData
 from .readonly import freeze_data
 from .results import ResultStore, git_sha, machine, now
 from .robustness import Corrupter
-from .splits import imbalance_train, make_split
+from .splits import dataset_splits, imbalance_train, split_label
 from .suite import load_suite
 from .tasks import (CellFailed, CellsNotRecorded, CellTask, OnDone, RunSummary,  # noqa: F401
                     SerialExecutor, dispatch, run_task)
@@ -81,6 +83,8 @@ class Runner:
         self.sha = git_sha()
         self.host = machine()
         self._data: dict[Variant, MultimodalData] = {}
+        #: dataset -> (split, seed, fold) -> (train, test), computed and checked at load
+        self._splits: dict[Variant, dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]]] = {}
         self._manifest_written = False  # written before the run's first record (see _write)
         self._prepared = False  # the executor's prepare() was called
         self._logged: set[str] = set()  # problems of cells not recorded, logged once each
@@ -170,10 +174,12 @@ class Runner:
         for variant, cells in by_dataset.items():
             error: UserError | None = None
             try:
-                self._data[variant] = self._load(variant)
+                self._data[variant] = self._load(variant, cells)
             except UserError as exc:
                 error = exc
             data = self._data.get(variant)
+            if data is not None:  # before any work: every tuned cell's inner split exists
+                self._check_inner(variant, cells, data)
             run = []
             for cell in cells:
                 record = recorded.get(cell.cell_id)
@@ -203,6 +209,14 @@ class Runner:
                 f"({'; '.join(what[:3])}{'; ...' if what[3:] else ''}): they run again; their "
                 f"old records are kept in {self.store.root / 'superseded'}"))
         return todo, unloadable
+
+    def _check_inner(self, variant: Variant, cells: list[Cell], data: MultimodalData) -> None:
+        from .tuning import inner_problem
+
+        problem = inner_problem(cells, data, self._splits[variant], self.suite.imbalance)
+        if problem:
+            where = self.plan.loaded.locate(("inner",)) if self.suite.inner else "inner"
+            raise UserError(f"{self.plan.loaded.path}: {where}: {problem}")
 
     def _write_manifest(self) -> None:
         """The run's provenance, once per run, before its first record: a run stopped by bad
@@ -244,37 +258,43 @@ class Runner:
             "time": now(),
         }
 
-    def _load(self, variant: Variant) -> MultimodalData:
+    def _load(self, variant: Variant, cells: list[Cell]) -> MultimodalData:
+        """Load a dataset, check its modalities and every split its cells ask for (before
+        anything is featurized), and audit it."""
         entry = self.catalog["dataset"].get(variant.name)
         dataset = instantiate(entry, variant, {})
         self.reporter.log(escape(f"loading dataset {variant.label}"))
         with self.cost.timed("loading data"):
-            data = freeze_data(dataset.load())  # read-only: no plugin can change it for others
-        with self.cost.timed("caption-leakage audit"):
-            self._audit(variant, dataset, data)
+            try:
+                data = freeze_data(dataset.load())  # read-only: no plugin changes it for others
+            except DataError as exc:  # rows that disagree in length, from MultimodalData
+                raise DataError(f"dataset {variant.label!r}: {exc}") from None
+        check_data(data, variant.label)  # labels, texts, image arrays, row counts
+        check_loaded(data, cells, self.catalog, variant.label)
+        splits = dataset_splits(data, [(c.split, c.seed) for c in cells], variant.label)
+        self._splits[variant] = splits
+        with self.cost.timed("leakage audit"):
+            self._audit(variant, dataset, data, splits)
         return data
 
-    def _audit(self, variant: Variant, dataset: Any, data: MultimodalData) -> None:
-        """Caption leakage audit, once per dataset (stored in ``audit.json``)."""
-        from .audit import audit_dataset, load_audit, store_audit
+    def _audit(self, variant: Variant, dataset: Any, data: MultimodalData,
+               splits: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]]) -> None:
+        """Leakage audit (``audit.json``), redone when the data or the splits change."""
+        from .audit import update_audit
 
-        stored = load_audit(self.store.root).get(variant.label, {})
-        if stored.get("fingerprint") == data.fingerprint:
-            return
-        report = audit_dataset(data, dataset)
-        if report is not None:
-            store_audit(self.store.root, variant.label, report)
+        update_audit(self.store.root, variant.label, data, dataset, {
+            f"{split_label(k[0])} seed={k[1]} fold={k[2]}": v for k, v in splits.items()})
 
     def _all_tasks(self, by_dataset: dict[Variant, list[Cell]]) -> Iterable[CellTask]:
         """Tasks of every dataset and split, featurizing as they are asked for (so a
         parallel executor runs one split's cells while the next is prepared)."""
         for variant, cells in by_dataset.items():
             data = self._data[variant]
-            by_split: dict[tuple[int, int], list[Cell]] = defaultdict(list)
+            by_split: dict[tuple[Any, ...], list[Cell]] = defaultdict(list)
             for cell in cells:
-                by_split[(cell.seed, cell.fold)].append(cell)
-            for (seed, fold), group in by_split.items():
-                train, test = make_split(data.y, dict(group[0].split), seed, fold)
+                by_split[(cell.split, cell.seed, cell.fold)].append(cell)
+            for (split, seed, fold), group in by_split.items():
+                train, test = self._splits[variant][(split, seed, fold)]
                 if self.suite.imbalance is not None:
                     train = imbalance_train(train, data.y, self.suite.imbalance.ratio, seed)
                 yield from self._tasks(group, data, train, test, len(data.class_names))
@@ -309,7 +329,9 @@ class Runner:
                             n_classes, self.device, split_key=split_key, feature_keys={
                                 m: short_hash([split_key, m, f.as_dict()])
                                 for m, f in cell.featurizers},
-                            class_names=tuple(data.class_names), timeout=self.cell_timeout)
+                            class_names=tuple(data.class_names),
+                            groups_train=None if data.groups is None else data.groups[train],
+                            timeout=self.cell_timeout)
             if error is None and self.corrupter is not None:
                 try:
                     task.robust = self.corrupter.views(cell, data, train, test, views_te)
@@ -343,6 +365,8 @@ class Runner:
                       dims=outcome.dims, memory=outcome.memory, worker=outcome.worker)
         if outcome.robustness:
             record["robustness"] = outcome.robustness
+        if outcome.tuning:
+            record["tuning"] = outcome.tuning
         if self.suite.imbalance is not None:
             record["train_class_counts"] = np.bincount(task.y_train,
                                                        minlength=task.n_classes).tolist()

@@ -57,6 +57,8 @@ class CellTask:
     class_names: tuple[str, ...] = ()
     #: seconds the cell may run (``cell_timeout``); executors enforce it (:mod:`.timeouts`)
     timeout: float | None = None
+    #: the training rows' groups (``MultimodalData.groups``), for a grouped inner split
+    groups_train: np.ndarray | None = None
 
 
 OnDone = Callable[[CellTask, "CellOutcome | BaseException"], None]
@@ -87,7 +89,7 @@ def run_task(task: CellTask, catalog: Catalog | None = None) -> CellOutcome:
     """Evaluate one task (the function executors ship to workers)."""
     return evaluate_cell(task.cell, task.train, task.y_train, task.test, task.y_test,
                          task.n_classes, catalog or get_catalog(), task.device, task.robust,
-                         task.class_names)
+                         task.class_names, groups=task.groups_train)
 
 
 def dispatch(executor: Any, tasks: Iterable[CellTask], on_done: OnDone, reporter: Any,

