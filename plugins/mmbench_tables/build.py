@@ -178,14 +178,17 @@ def build(frame: Any, layout: Layout, *, base: Path, policy: SizePolicy, class_n
 
 
 def _folder_names(sources: list[Any], base: Path, where: str) -> list[str]:
+    import os
+
+    root = os.path.normpath(os.path.abspath(base))
     out = []
     for s in sources:
-        parent = Path(s).parent if not isinstance(s, bytes) else None
-        if parent is None or parent.resolve() == base.resolve():
+        parent = None if isinstance(s, bytes) else os.path.dirname(os.path.abspath(s))
+        if parent is None or os.path.normpath(parent) == root:
             raise UserError(f"{where}: no label column and {s} is not in a class sub-folder; "
                             f"add a label column or put each image in a folder named after "
                             f"its class")
-        out.append(parent.name)
+        out.append(os.path.basename(parent))
     return out
 
 

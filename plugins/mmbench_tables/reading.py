@@ -103,8 +103,14 @@ def read_table(loc: Located) -> Any:
                         f"file") from None
 
 
+def stamp(loc: Located) -> tuple[int, int]:
+    """The table file's size and mtime (to tell whether a frame read earlier is still it)."""
+    st = loc.file.stat()
+    return st.st_size, st.st_mtime_ns
+
+
 def header(loc: Located) -> list[str]:
-    """The table's column names."""
+    """The column names of a Parquet file (read from its schema only)."""
     if loc.format == "parquet":
         import pyarrow.parquet as pq
 
@@ -113,4 +119,4 @@ def header(loc: Located) -> list[str]:
             return [n for n in names if not n.startswith("__index_level_")]
         except Exception as exc:
             raise UserError(f"cannot read {loc.file} as PARQUET ({exc}); fix the file") from None
-    return [str(c) for c in read_table(loc).columns]
+    raise ValueError("header() reads Parquet schemas; read other tables with read_table()")

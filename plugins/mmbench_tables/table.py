@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from mmbench.protocols import MultimodalData
 
 from .columns import Columns, Layout, resolve
-from .reading import Located, header, locate, read_table
+from .reading import Located, header, locate, read_table, stamp
 
 
 class Table:
@@ -56,7 +56,14 @@ class Table:
         self.class_names = class_names
         self.policy = SizePolicy.from_params(image_size, resize, self.who)
         self.located: Located = locate(path, self.who)
-        self.layout = self._layout(header(self.located))
+        self._frame: Any = None  # a text table read here, reused by load() if unchanged
+        if self.located.format == "parquet":
+            names = header(self.located)
+        else:
+            self._stamp = stamp(self.located)
+            self._frame = read_table(self.located)
+            names = [str(c) for c in self._frame.columns]
+        self.layout = self._layout(names)
         self.modalities = self.layout.modalities  # type: ignore[misc]
         self.kinds = self.layout.kinds
 
@@ -71,7 +78,9 @@ class Table:
     def load(self) -> MultimodalData:
         from .build import build
 
-        frame = read_table(self.located)
+        frame = self._frame
+        if frame is None or stamp(self.located) != self._stamp:
+            frame = read_table(self.located)
         layout = self._layout([str(c) for c in frame.columns])
         return build(frame, layout, base=self.located.base, policy=self.policy,
                      class_names=self.class_names, who=self.who, source=str(self.located.file),
