@@ -214,19 +214,20 @@ def test_bad_column_through_the_cli(write_suite, rows_plugin: None,  # type: ign
 
 
 def test_cifar10_images_on_a_renamed_modality_match_the_plain_featurizer() -> None:
-    """Real CIFAR-10 images under ``picture``: hog-color and pixels read them by name and give
-    exactly what they give on the images themselves."""
+    """Real CIFAR-10 images under ``picture``: hog-color, pixels and EfficientNet-Lite0 read
+    them by name and give what they give on the images themselves."""
     data = Rows(sizes=[3] * 4, modalities={"picture": "image", "title": "text"}, cifar=3).load()
     catalog = get_catalog()
     provider = FeatureProvider(FeatureCache(Path("/nonexistent-unused")), catalog, {})
     provider.cache.get = lambda key: None  # type: ignore[method-assign]
     provider.cache.put = lambda *a, **k: None  # type: ignore[method-assign]
     train, test = np.arange(0, 12, 2), np.arange(1, 12, 2)
-    for name, params in (("hog-color", {"pixels_per_cell": 8}), ("pixels", {"stride": 4})):
+    for name, params in (("hog-color", {"pixels_per_cell": 8}), ("pixels", {"stride": 4}),
+                         ("efficientnet-lite0", {"image_size": 32})):
         variant = Variant.of("featurizer", name, {"modality": "picture", **params})
         xtr, xte = provider.features(variant, data, train, test)
         plain = catalog["featurizer"].get(name).cls(**params)
-        assert np.array_equal(xte, plain.transform(data.modalities["picture"][test]))
+        assert np.allclose(xte, plain.transform(data.modalities["picture"][test]), atol=1e-5)
         assert xtr.shape[0] == 6 and xtr.shape[1] == xte.shape[1]
 
 
