@@ -113,15 +113,18 @@ def main() -> None:
     parser.add_argument("--standardize", action="store_true",
                         help="also tune logreg's standardize (true, false): twice the grid")
     parser.add_argument("--out", type=Path, default=Path("/tmp/mmbench-tuning-bench"))
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="the features are cached already (an earlier run): skip the warm-up")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     texts = variants(args.per_class, args.seeds, args.out, args.reduced, args.standardize)
     print(f"cifar10.toml, first {args.per_class} images per class, seeds {args.seeds}"
           f"{', reduced grid' if args.reduced else ', shipped grid'}"
           f"{' + standardize' if args.standardize else ''}")
-    t = time.perf_counter()
-    measure("warm", texts["untuned"].replace('"bench-untuned"', '"bench-warm"'), args.out)
-    print(f"features computed (untimed warm-up run): {time.perf_counter() - t:.1f} s")
+    if not args.no_warm_up:
+        t = time.perf_counter()
+        measure("warm", texts["untuned"].replace('"bench-untuned"', '"bench-warm"'), args.out)
+        print(f"features computed (untimed warm-up run): {time.perf_counter() - t:.1f} s")
     got = {name: measure(name, text, args.out) for name, text in texts.items()}
     for name, m in got.items():
         extra = (f"; {m['tuned']} tuned cells ran {m['fitted']} classifier fits, "
