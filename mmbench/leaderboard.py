@@ -222,17 +222,18 @@ def render(summary: pd.DataFrame, metric: str, title: str = "leaderboard",
     if show_dataset:
         table.add_column("dataset")
     for col in (*modalities, "fusion", "level", "classifier"):
-        table.add_column(col)
+        table.add_column(escape(col))
     for key in keys:
         header = {"ci": f"95% CI ({metric})", "gain": f"gain ({metric})",
                   "gain_ci": "gain 95% CI"}.get(key) or HEADERS.get(key) or (
             f"robust {key[4:]}" if key.startswith("rob:") else key)
-        table.add_column(header, justify="right")
+        table.add_column(escape(header), justify="right")
     for i, row in summary.iterrows():
         feats = _feats(row["featurizers"])
         cells = [str(i + 1)] + ([row["dataset"]] if show_dataset else [])
         cells += [feats.get(m, "") for m in modalities]
         cells += [row["fusion"], row["level"], row["classifier"]]
+        cells = [escape(str(c)) for c in cells]  # labels are plain text, never rich markup
         cells += [_cell_text(k, row, metric) for k in keys]
         table.add_row(*cells, style=LEVEL_STYLE.get(row["level"], ""))
     return table
@@ -248,7 +249,7 @@ def print_leaderboard(results_dir: Path, console: Console, metric: str | None = 
     from .audit import audit_lines, load_audit
 
     summary, metric, stored = load_board(results_dir, metric, include_all)
-    console.print(render(summary, metric, title=f"{results_dir.name} — sorted by {metric}",
+    console.print(render(summary, metric, title=escape(f"{results_dir.name} — sorted by {metric}"),
                          columns=parse_columns(columns)))
     if "significant" in summary and (summary["level"] != "unimodal").any():
         console.print(f"ci: mean over seeds of per-cell 95% bootstrap intervals; * = fusion vs "

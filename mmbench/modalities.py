@@ -30,7 +30,7 @@ def featurizer_modality(entry: Any, params: Mapping[str, Any]) -> str:
         if "modality" in params:
             return str(params["modality"])
         default = accepted["modality"].default
-        if isinstance(default, str):
+        if isinstance(default, str) and default:
             return default
     return str(entry.cls.modality)
 
@@ -59,6 +59,11 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+def _q(name: str) -> str:
+    """A plugin name quoted (``'tfidf'``), a label with parameters as it is."""
+    return name if "(" in name else repr(name)
+
+
 def _of_kind(kinds: Mapping[str, str | None], kind: str) -> str:
     mine = [m for m, k in kinds.items() if k == kind]
     return ", ".join(mine) if mine else "none"
@@ -72,13 +77,13 @@ def modality_problem(featurizer: str, cls: type, modality: str, dataset: str,
     if modality not in kinds:
         hint = did_you_mean(modality, kinds)
         fits = f" ({want} modalities: {_of_kind(kinds, want)})" if want else ""
-        return (f"featurizer {featurizer!r} reads modality {modality!r}, which dataset "
-                f"{dataset!r} does not have (it has {', '.join(kinds)}){hint}{fits}; choose one "
+        return (f"featurizer {_q(featurizer)} reads modality {modality!r}, which dataset "
+                f"{_q(dataset)} does not have (it has {', '.join(kinds)}){hint}{fits}; choose one "
                 f"with the featurizer's modality parameter")
     have = kinds[modality]
     if want and have and have != want:
-        return (f"featurizer {featurizer!r} reads {want} modalities but {modality!r} of dataset "
-                f"{dataset!r} is a {have} modality ({want} modalities: "
+        return (f"featurizer {_q(featurizer)} reads {want} modalities but {modality!r} of "
+                f"dataset {_q(dataset)} is a{'n' if have[0] in 'aeiou' else ''} {have} modality ({want} modalities: "
                 f"{_of_kind(kinds, want)}); set the featurizer's modality to one of them")
     return None
 

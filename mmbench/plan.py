@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .errors import MmbenchError, SuiteError, UserError
 from .modalities import dataset_kind, modality_problem
 from .pairing import Restrictions, accepts, unpaired
@@ -200,7 +202,7 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
     datasets = []
     for i, spec in enumerate(suite.datasets):
         for variant, inst in _variants("dataset", spec, ("datasets", i), catalog, problems, loaded):
-            datasets.append((variant, inst, spec))
+            datasets.append((variant, inst, spec, i))
     featurizers = []
     featurizers_ok = True  # False: a featurizer entry is broken (already a problem)
     for i, spec in enumerate(suite.featurizers):
@@ -222,7 +224,7 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
 
     cells: list[Cell] = []
     options = cell_options(suite)
-    for dvariant, dataset, dspec in datasets:
+    for dvariant, dataset, dspec, di in datasets:
         available = tuple(dataset.modalities)
         by_modality: dict[str, list[Variant]] = {}
         dims: dict[tuple[str, Variant], int | None] = {}
@@ -239,6 +241,14 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
             dims[(finst.modality, fvariant)] = getattr(finst, "output_dim", None)
         mods = sorted(by_modality)
         split = dspec.split.identity()
+        problem = split_problem(dataset, dict(split), suite.seeds)
+        if problem:
+            from .splits import split_label
+
+            where = ("datasets", di, "split") if "split" in dspec.model_fields_set else (
+                "datasets", di)
+            problems.append(f"{loaded.locate(where)}: dataset {dvariant.label}, split "
+                            f"{split_label(split)}: {problem}")
         folds = range(dspec.split.folds)
         strategies: list[tuple[Variant, str, tuple[str, ...]]] = [
             (Variant.of("fusion", "unimodal", {"modality": m}), "unimodal", (m,)) for m in mods
@@ -301,6 +311,26 @@ def inner_options(suite: Any, options: tuple[tuple[str, Any], ...]) -> tuple[tup
     inner = (suite.inner or InnerSpec()).model_dump()
     extra = {"inner": inner, "select_by": suite.headline}
     return tuple(sorted((*options, *((k, _freeze(v)) for k, v in extra.items()))))
+
+
+def split_problem(dataset: Any, split: dict[str, Any], seeds: list[int]) -> str | None:
+    """Why ``split`` cannot work on a dataset that states its class sizes before loading (an
+    optional ``class_counts() -> {class name: samples}``); None when it can or is not known
+    until the data is loaded (then the runner checks it, before featurizing)."""
+    counts = getattr(dataset, "class_counts", None)
+    if not callable(counts) or split.get("method") == "predefined":
+        return None
+    from .splits import SplitError, check_splits
+
+    sizes = dict(counts() or {})
+    if not sizes:
+        return None
+    y = np.repeat(np.arange(len(sizes)), list(sizes.values()))
+    try:
+        check_splits(y, list(sizes), split, seeds)
+    except SplitError as exc:
+        return str(exc)
+    return None
 
 
 def cell_options(suite: Any) -> tuple[tuple[str, Any], ...]:

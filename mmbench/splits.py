@@ -4,7 +4,7 @@ seed (and fold) only; or the dataset's own predefined split.
 - ``{"method": "stratified", "test_size": f}``: one split. Without groups, scikit-learn's
   ``train_test_split(stratify=y)``. With groups (rows sharing a group never straddle train and
   test), the test part is ``j`` of ``n`` folds of ``StratifiedGroupKFold`` (shuffled by the
-  seed), ``n <= 20`` (and at most a fifth of the groups) and ``j`` chosen so ``j / n`` is closest to ``f`` (0.2 -> 1 of 5, 0.3 -> 3
+  seed), ``n <= 20`` (more than 5 only with at least 5 groups a fold) and ``j`` chosen so ``j / n`` is closest to ``f`` (0.2 -> 1 of 5, 0.3 -> 3
   of 10, 0.25 -> 1 of 4).
 - ``{"method": "kfold", "k": k}``: fold ``fold`` of ``StratifiedKFold`` (or, with groups,
   ``StratifiedGroupKFold``), shuffled by the seed.
@@ -39,9 +39,9 @@ class SplitError(UserError):
 
 def group_fraction(test_size: float, n_groups: int) -> tuple[int, int]:
     """(j, n): the test part of a grouped stratified split is ``j`` of ``n`` folds, ``2 <= n <=
-    min(20, n_groups / 5)`` (at least 5 groups a fold), ``j / n`` closest to ``test_size`` (the fewest folds on a tie)."""
+    20``, and at most a fifth of the groups beyond 5 folds (at least 5 groups a fold), ``j / n`` closest to ``test_size`` (the fewest folds on a tie)."""
     best = (1, 2)
-    for n in range(2, max(2, min(MAX_GROUP_FOLDS, n_groups // 5)) + 1):
+    for n in range(2, max(2, min(MAX_GROUP_FOLDS, max(n_groups // 5, min(n_groups, 5)))) + 1):
         j = min(n - 1, max(1, int(round(test_size * n))))
         if abs(j / n - test_size) < abs(best[0] / best[1] - test_size) - 1e-9:
             best = (j, n)
@@ -185,6 +185,15 @@ def check_splits(y: np.ndarray, class_names: Sequence[str], split: Mapping[str, 
             raise SplitError(f"the dataset's predefined split has no {side} rows (all "
                              f"{len(test)} rows are {'test' if test.all() else 'training'} "
                              f"rows); use method = \"stratified\" or \"kfold\"")
+        if groups is not None:
+            both = np.intersect1d(groups[test], groups[~test])
+            if len(both):
+                g = both[0]
+                n_test, n_all = int((test & (groups == g)).sum()), int((groups == g).sum())
+                raise SplitError(f"group {g} has rows on both sides of the predefined split "
+                                 f"({n_test} of its {n_all} rows are test rows; "
+                                 f"{len(both)} group(s) straddle it): rows of one group must "
+                                 f"stay on one side, so fix the split or the group column")
         return {(seed, 0): split_indices(y, split, seed, groups, test)[0] for seed in seeds}
     problem = _counts_problem(y, class_names, split, groups)
     if problem:

@@ -64,7 +64,7 @@ def documented() -> list[str]:
     text = (REPO / "docs" / "evaluation.md").read_text()
     blocks = re.findall(r"```\w*\n(.*?)```", text, re.S)
     return [without_counts(ln) for b in blocks for ln in b.splitlines()
-            if ln.startswith(("error: dataset", "WARNING train/test"))]
+            if ln.startswith(("error: dataset", "WARNING train/test", "invalid suite"))]
 
 
 def without_counts(line: str) -> str:
@@ -114,7 +114,8 @@ def test_group_fraction_picks_the_folds_closest_to_test_size() -> None:
     assert group_fraction(0.2, 100) == (1, 5)
     assert group_fraction(0.25, 100) == (1, 4)
     assert group_fraction(0.3, 100) == (3, 10)
-    assert group_fraction(0.3, 15) == (1, 3)  # at least 5 groups a fold
+    assert group_fraction(0.3, 15) == (1, 3)  # at least 5 groups a fold beyond 5 folds
+    assert group_fraction(0.2, 4) == (1, 4)  # few groups: as close as they allow
     assert group_fraction(0.5, 4) == (1, 2)
 
 
@@ -124,6 +125,16 @@ def test_without_groups_the_split_is_the_stratified_split_it_always_was() -> Non
     ref_train, ref_test = train_test_split(np.arange(100), test_size=0.2, stratify=y,
                                            random_state=3)
     assert np.array_equal(test, np.sort(ref_test)) and np.array_equal(train, np.sort(ref_train))
+
+
+def test_predefined_split_straddling_a_group_is_refused() -> None:
+    y = np.repeat(np.arange(2), 10)
+    mask = np.arange(20) % 4 == 0
+    with pytest.raises(SplitError, match=r"group 0 has rows on both sides of the predefined "
+                                         r"split \(1 of its 2 rows are test rows; 5 group\(s\)"):
+        check_splits(y, ["a", "b"], {"method": "predefined"}, [0], np.arange(20) // 2, mask)
+    groups = np.where(mask, 100, np.arange(20))  # the test rows are one group: fine
+    assert check_splits(y, ["a", "b"], {"method": "predefined"}, [0], groups, mask)
 
 
 def test_predefined_split_is_the_datasets_own_for_every_seed() -> None:
@@ -191,23 +202,46 @@ def test_predefined_with_test_size_is_an_invalid_suite(write_suite, rows_plugin:
            'rows; remove test_size' in line, line
 
 
-@pytest.mark.skipif(not os.environ.get("MMBENCH_DATA_DIR"), reason="needs MMBENCH_DATA_DIR")
-def test_cifar10_per_class_1_is_refused_naming_a_class(write_suite,  # type: ignore[no-untyped-def]
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    path = write_suite(f"""
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_cifar10_per_class_1_is_refused_by_validate_naming_a_class(
+        command: str, write_suite, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """cifar10 states its class sizes before loading, so even ``validate`` (no data needed)
+    finds the impossible split; ``run`` stops there too, before loading anything."""
+    path = write_suite("""
         name = "s"
         [[datasets]]
         name = "cifar10"
-        params = {{ per_class = 1, data_dir = "{os.environ['MMBENCH_DATA_DIR']}", download = false }}
+        params = { per_class = 1, download = false }
         [[featurizers]]
         name = "tfidf"
         [[classifiers]]
         name = "logreg"
         """)
-    line = run_one_line_error(path, capsys)
-    assert "class 'airplane' has 1 sample; a stratified split needs at least 2" in line, line
-    assert without_counts(line.replace(
-        f"data_dir='{os.environ['MMBENCH_DATA_DIR']}', download=False, ", "")) in documented()
+    line = run_one_line_error(path, capsys, command)
+    # as the docs show it: the suite named suite.toml, without write_suite's two first lines
+    assert line.replace(str(path), "suite.toml").replace("(line 4)", "(line 2)") in documented()
+    assert not (path.parent / "results").exists()
+
+
+def test_a_possible_split_of_a_dataset_with_known_sizes_validates(
+        write_suite, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    path = write_suite("""
+        name = "s"
+        [[datasets]]
+        name = "cifar10"
+        params = { per_class = 5, download = false }
+        split = { method = "kfold", k = 5 }
+        [[featurizers]]
+        name = "tfidf"
+        [[classifiers]]
+        name = "logreg"
+        """)
+    assert main(["validate", str(path)]) == 0, capsys.readouterr()
+    path.write_text(path.read_text().replace("k = 5", "k = 6"))
+    line = run_one_line_error(path, capsys, "validate")
+    assert ("datasets[0].split (line 7): dataset cifar10(download=False, per_class=5), split "
+            "kfold(k=6): class 'airplane' has 5 samples; a stratified 6-fold split needs at "
+            "least 6") in line, line
 
 
 # ------------------------------------------------------------------------- runs
@@ -277,6 +311,28 @@ def test_duplicates_of_texts_with_other_labels_are_a_note_not_a_warning() -> Non
     data = MultimodalData({"text": texts}, y, ("no", "yes"), "f")
     report = duplicate_audit(data, {"s": (np.arange(10), np.arange(10, 20))})["text"]
     assert report["copies"] == 10 and report["pinned"] == 0 and report["level"] == "partial"
+
+
+def test_one_identical_image_warns_a_few_generic_captions_only_note() -> None:
+    from mmbench.duplicates import duplicate_audit
+    from mmbench.protocols import MultimodalData
+
+    rng = np.random.default_rng(0)
+    n = 200
+    images = rng.integers(0, 255, (n, 4, 4, 3), dtype=np.uint8)
+    images[150] = images[10]  # one picture in train and test
+    texts = [f"caption {i}" for i in range(n)]
+    for i in range(150, 154):  # 4 of 50 test captions (8%), then 2 (4%)
+        texts[i] = texts[i - 140]
+    y = np.zeros(n, dtype=np.int64)
+    split = {"s": (np.arange(150), np.arange(150, 200))}
+    data = MultimodalData({"image": images, "text": texts}, y, ("a",), "f")
+    report = duplicate_audit(data, split)
+    assert report["image"]["pinned"] == 1 and report["image"]["level"] == "leak"
+    assert report["text"]["pinned"] == 4 and report["text"]["level"] == "leak"  # 8% >= 5%
+    texts[152:154] = ["new a", "new b"]
+    report = duplicate_audit(MultimodalData({"text": texts}, y, ("a",), "f"), split)
+    assert report["text"]["pinned"] == 2 and report["text"]["level"] == "partial"  # 4% < 5%
 
 
 # ------------------------------------------------------------------------- inner splits

@@ -19,7 +19,9 @@ def _plt() -> Any:
 
     plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "mmbench",
                          "font.size": 9, "axes.spines.top": False,
-                         "axes.spines.right": False})
+                         "axes.spines.right": False,
+                         # labels are plain text: a class named "$x^$" is not math to parse
+                         "text.parse_math": False})
     return plt
 
 
