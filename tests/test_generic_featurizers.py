@@ -294,3 +294,24 @@ def test_check_dataset_checks_samples_by_kind_and_instance_modalities() -> None:
     with pytest.raises(AssertionError, match="kinds declares 'title' as 'numeric' but load"):
         check_dataset(Misdeclared(modalities={"photo": "image", "title": "text"},
                                   kinds_known=False))
+
+
+def test_a_modality_sweep_gives_one_variant_per_modality(write_suite, rows_plugin: None) -> None:  # type: ignore[no-untyped-def]
+    from mmbench.plan import plan_suite
+    from mmbench.suite import load_suite
+
+    path = write_suite("""
+        name = "g"
+        [[datasets]]
+        name = "rows"
+        params = { modalities = { photo = "image", title = "text", text = "text" } }
+        [[featurizers]]
+        name = "tfidf"
+        params = { modality = ["title", "text"], min_df = 1 }
+        [[classifiers]]
+        name = "logreg"
+        """)
+    plan = plan_suite(load_suite(path), get_catalog())
+    assert sorted(c.featurizers[0][0] for c in plan.cells) == ["text", "title"]
+    assert {dict(c.featurizers)[m].kwargs["modality"] for c in plan.cells
+            for m in c.modalities} == {"text", "title"}
