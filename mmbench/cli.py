@@ -23,8 +23,10 @@ from .errors import SuiteError, UserError, is_disk_full
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
-                "gain_ci, p, n, fit_s, predict_s, score_s, robust_s, mem, dims, robustness, cost "
-                "(= fit_s,predict_s,score_s,mem,dims: mean seconds per cell); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
+                "gain_ci, p, n, fit_s, predict_s, score_s, robust_s, mem, dims, robustness, "
+                "log_loss, brier, ece, tuned, optimism, tune_s, cost "
+                "(= fit_s,predict_s,score_s,tune_s,mem,dims: mean seconds per cell), scores "
+                "(= log_loss,brier,ece); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
 ALL_HELP = ("also the recorded cells the current suite no longer plans (it was edited since), "
             "marked 'not in the current suite'")
 
