@@ -78,7 +78,9 @@ class EasyVQA:
 
         from mmbench.protocols import MultimodalData, SharedSamples
 
-        from .files import PARTS, check_images_exist, decode, image_path, read_answers
+        from mmbench.loading import SizePolicy, load_images
+
+        from .files import PARTS, check_images_exist, image_path, read_answers
         from .files import read_questions
 
         folder = self.folder()
@@ -104,7 +106,10 @@ class EasyVQA:
                 image_rows.append(position[image_id])
                 is_test.append(part == "test")
         check_images_exist(paths)
-        distinct = decode(paths)  # the shared loading path replaces this line when it lands
+        policy = SizePolicy((64, 64), refusal="easy-VQA images are 64x64")
+        decoded = load_images(paths, policy, namespace="easy-vqa",
+                              description="decoding easy-VQA images")  # each distinct image once
+        distinct = decoded.images
         index = np.asarray(image_rows, dtype=np.int64)
         y = np.asarray(answers, dtype=np.int64)
         test = np.asarray(is_test, dtype=bool)

@@ -64,22 +64,3 @@ def check_images_exist(paths: list[Path]) -> None:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise UserError(f"easy-vqa: image file {missing[0]} is missing{more} (a question refers "
                         f"to it); reinstall easy-vqa or restore the file")
-
-
-def decode(paths: list[Path]) -> Any:
-    """``uint8[M, 64, 64, 3]`` for ``paths``, each checked (RGB, 64x64)."""
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    out = np.empty((len(paths), 64, 64, 3), dtype=np.uint8)
-    for i, path in enumerate(paths):
-        try:
-            with Image.open(path) as im:
-                im = im.convert("RGB")
-                if im.size != (64, 64):
-                    raise UserError(f"easy-vqa: image {path} is {im.size[0]}x{im.size[1]}; "
-                                    f"easy-VQA images are 64x64")
-                out[i] = np.asarray(im)
-        except (OSError, UnidentifiedImageError, SyntaxError) as exc:
-            raise UserError(f"easy-vqa: cannot decode image {path}: {exc}") from None
-    return out
