@@ -5,6 +5,7 @@ stored predictions."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -201,3 +202,40 @@ def test_package_missing_names_pip_install(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(DataMissingError, match="pip install easy-vqa") as info:
         EasyVQA().load()
     assert "\n" not in str(info.value)
+
+
+def test_robustness_sweep_on_shared_rows(tmp_path: Path, write_suite) -> None:  # noqa: ANN001
+    """Corruptions of a SharedSamples modality: each distinct test image corrupted and
+    featurized once, expanded to its questions; the sweep is recorded."""
+    from rich.console import Console
+
+    from mmbench.runner import run_suite
+
+    suite = write_suite(f'''
+name = "evqa-rob"
+seeds = [0]
+results_dir = "{tmp_path / 'results'}"
+[[datasets]]
+name = "easy-vqa"
+params = {{ questions_per_split = 120 }}
+split = {{ method = "predefined" }}
+[[featurizers]]
+name = "pixels"
+params = {{ stride = 16 }}
+[[featurizers]]
+name = "tfidf"
+[[fusions]]
+name = "late-mean"
+[[classifiers]]
+name = "logreg"
+[robustness]
+image_noise = [32.0]
+text_swap = [0.5]
+''')
+    run_suite(suite, Console(file=open(os.devnull, "w")))  # noqa: SIM115
+    records = [json.loads(p.read_text())
+               for p in (tmp_path / "results" / "evqa-rob" / "cells").glob("*.json")]
+    fused = next(r for r in records if r["level"] != "unimodal")
+    assert fused["status"] == "ok"
+    assert set(fused["robustness"]) == {"image_noise", "text_swap"}
+    assert all("error" not in c for c in fused["robustness"].values())
