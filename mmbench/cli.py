@@ -50,6 +50,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .runner import run_suite
 
     parse_columns(args.columns)  # an unknown column fails before the run, not after
+    if getattr(args, "report", None):  # so does a report path that cannot be written
+        from .writable import output_file
+
+        output_file(args.report, "report")
     choice = executor_choice(args)  # (a bad --n-jobs fails before the run)
     summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast,
                         wait=getattr(args, "wait", False), yes=getattr(args, "yes", True),
