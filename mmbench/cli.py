@@ -23,8 +23,10 @@ from .errors import SuiteError, UserError, is_disk_full
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
-                "gain_ci, p, n, fit_s, predict_s, score_s, robust_s, mem, dims, robustness, cost "
-                "(= fit_s,predict_s,score_s,mem,dims: mean seconds per cell); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
+                "gain_ci, p, n, fit_s, predict_s, score_s, robust_s, mem, dims, robustness, "
+                "log_loss, brier, ece, tuned, optimism, tune_s, cost "
+                "(= fit_s,predict_s,score_s,tune_s,mem,dims: mean seconds per cell), scores "
+                "(= log_loss,brier,ece); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
 ALL_HELP = ("also the recorded cells the current suite no longer plans (it was edited since), "
             "marked 'not in the current suite'")
 
@@ -54,10 +56,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         from .writable import output_file
 
         output_file(args.report, "report")
+    from .timeouts import check_timeout
+
     choice = executor_choice(args)  # (a bad --n-jobs fails before the run)
     summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast,
                         wait=getattr(args, "wait", False), yes=getattr(args, "yes", True),
-                        rerun_failed=getattr(args, "rerun_failed", False), **choice)
+                        rerun_failed=getattr(args, "rerun_failed", False),
+                        cell_timeout=check_timeout(args.cell_timeout), **choice)
     kept = (f" ({summary.kept_failed} of them failed: not retried, --rerun-failed retries "
             "them)" if summary.kept_failed else "")
     console.print(
@@ -237,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", nargs="?", const="", metavar="PATH",
                    help="write the HTML report at the end (default results/<suite>/report.html)")
     p.add_argument("--columns", help=COLUMNS_HELP)
+    p.add_argument("--cell-timeout", type=float, metavar="SECONDS", help="stop a cell running "
+                   "longer than this and record it as failed (overrides the suite's "
+                   "cell_timeout; enforced by worker processes: --n-jobs 2 or dask)")
     p.add_argument("--wait", action="store_true", help="if another run is writing the same "
                    "results folder, wait for it to finish (default: refuse, exit code 2)")
     p.set_defaults(func=cmd_run)

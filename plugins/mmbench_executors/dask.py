@@ -16,14 +16,38 @@ With ``featurize = "workers"`` featurizers run on the cluster too (on a worker o
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import traceback
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from mmbench.errors import MmbenchError, UserError
-from mmbench.executor_api import (THREAD_VARS, CellTask, FeaturizationError, FeaturizeJob,
-                                  OnDone, array_keys, run_job, run_remote, skeleton)
+from mmbench.executor_api import (THREAD_VARS, CellTask, CellTimeout, FeaturizationError,
+                                  FeaturizeJob, OnDone, OnStart, array_keys, run_job, run_remote,
+                                  skeleton)
+
+#: the topic on which workers say which cell they start (``Worker.log_event``)
+START_TOPIC = "mmbench-cell-start"
+#: how often the client checks for started cells and time limits while it waits
+POLL_S = 0.2
+
+
+def run_cell(task: CellTask, train: Any, y_train: Any, test: Any, y_test: Any,
+             threads: int = 1) -> Any:
+    """On a worker: say that the cell starts (with this worker's address), then run it."""
+    from mmbench.executor_api import get_catalog
+
+    get_catalog()  # plugins loaded before the clock starts (a fresh worker imports them)
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        worker.log_event(START_TOPIC, {"cell": task.cell.cell_id, "address": worker.address})
+    except ValueError:  # not on a worker (tests calling it directly)
+        pass
+    return run_remote(task, train, y_train, test, y_test, threads)
 
 
 class DaskExecutor:
@@ -34,9 +58,11 @@ class DaskExecutor:
 
     def __init__(self, *, address: str | None = None, retries: int = 1, n_workers: int = 2,
                  threads_per_cell: int = 1, timeout: float = 30.0, featurize: str = "client",
-                 resources: dict[str, float] | None = None, profiler: bool = False) -> None:
+                 resources: dict[str, float] | None = None, profiler: bool = False,
+                 shard_size: int = 2048) -> None:
         for label, value, low in (("retries", retries, 0), ("n_workers", n_workers, 1),
-                                  ("threads_per_cell", threads_per_cell, 1)):
+                                  ("threads_per_cell", threads_per_cell, 1),
+                                  ("shard_size", shard_size, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{label} must be an integer >= {low}, got {value!r}")
         if address is not None and (not isinstance(address, str) or "://" not in address):
@@ -61,6 +87,8 @@ class DaskExecutor:
         self._client: Any = None
         self._cluster: Any = None
         self.shipped = 0  # arrays scattered to the cluster so far (once per featurization)
+        self.shard_size = shard_size
+        self.shards = 0  # featurization shards computed on the workers so far
 
     def _connect(self) -> Any:
         if self._client is not None:
@@ -105,7 +133,11 @@ class DaskExecutor:
 
     def run_featurize(self, job: FeaturizeJob) -> list[Any]:
         """Compute a featurization on a worker offering ``resources`` (say a GPU: start it
-        with ``dask worker ADDRESS --resources GPU=1``); its matrices come back here."""
+        with ``dask worker ADDRESS --resources GPU=1``); its matrices come back here. A
+        featurizer that does not learn from data is split into shards of ``shard_size``
+        samples spread over the workers (:meth:`_sharded`)."""
+        if job.fit_on is None and len(job.parts) == 1 and len(job.parts[0]) > self.shard_size:
+            return [self._sharded(job)]
         client = self._connect()
         [data] = client.scatter([job], hash=False)
         fut = client.submit(run_job, data, resources=self.resources or None, pure=False,
@@ -121,6 +153,40 @@ class DaskExecutor:
         finally:
             fut.release()
             data.release()
+
+    def _sharded(self, job: FeaturizeJob) -> Any:
+        """The matrix of ``job`` computed in shards on the workers (each keeps its model for
+        its next shard); a worker that dies loses only its shards, which the scheduler runs
+        again elsewhere. Rows are assembled here in sample order."""
+        import numpy as np
+
+        client = self._connect()
+        samples = job.parts[0]
+        index = job.index[0] if job.index else None
+        n = len(samples)
+        futures = []
+        for a in range(0, n, self.shard_size):
+            b = min(a + self.shard_size, n)
+            rows = np.arange(a, b) if index is None else np.asarray(index)[a:b]
+            shard = FeaturizeJob(job.variant, job.context, None, (samples[a:b],), job.who,
+                                 (rows,))
+            futures.append(client.submit(
+                run_shard, shard, a, b, resources=self.resources or None, pure=False,
+                retries=self.retries,
+                key=f"mmbench-shard-{job.variant.name}-{a}-{uuid.uuid4().hex[:8]}"))
+        try:
+            parts = client.gather(futures)
+        except MmbenchError:
+            raise
+        except Exception as exc:  # a shard lost more often than allowed-failures
+            raise FeaturizationError(
+                f"{job.who}: a shard failed on the cluster: {type(exc).__name__}: "
+                f"{exc}") from exc
+        finally:
+            for fut in futures:
+                fut.release()
+        self.shards += len(futures)
+        return np.concatenate(parts, axis=0)
 
     def _require_resources(self, client: Any) -> None:
         if not self.resources:
@@ -142,7 +208,11 @@ class DaskExecutor:
         if cluster is not None:
             cluster.close(timeout=self.timeout)
 
-    def run(self, tasks: Iterable[CellTask], on_done: OnDone) -> None:
+    def run(self, tasks: Iterable[CellTask], on_done: OnDone,
+            on_start: OnStart | None = None) -> None:
+        """Submit each task as it comes; record each as it finishes. A cell past its
+        ``timeout`` is released and the worker running it restarted (through its nanny: the
+        hung thread goes with the process); it is recorded as :class:`CellTimeout`."""
         from distributed import as_completed
 
         client = self._connect()
@@ -150,6 +220,16 @@ class DaskExecutor:
         shipped: dict[str, Any] = {}
         running: dict[Any, CellTask] = {}
         finished = as_completed()
+        starts: list[tuple[str, str, float]] = []  # (cell id, worker address, time seen)
+        lock = threading.Lock()
+        began: dict[str, tuple[str, float]] = {}
+
+        def heard(event: Any) -> None:  # on the client's event loop thread
+            msg = event[1] if isinstance(event, tuple) else event
+            with lock:
+                starts.append((msg["cell"], msg["address"], time.time()))
+
+        client.subscribe_topic(START_TOPIC, heard)
 
         resent: dict[str, int] = {}
 
@@ -166,7 +246,7 @@ class DaskExecutor:
             train = {m: ship(k, task.train[m]) for m, k in train_keys.items()}
             test = {m: ship(k, task.test[m]) for m, k in test_keys.items()}
             fut = client.submit(
-                run_remote, skeleton(task), train, ship(ytrain_key, task.y_train),
+                run_cell, skeleton(task), train, ship(ytrain_key, task.y_train),
                 test, ship(ytest_key, task.y_test), self.threads_per_cell,
                 key=f"mmbench-cell-{task.cell.cell_id}-{run}-{resent.get(task.cell.cell_id, 0)}",
                 retries=self.retries, pure=False)
@@ -174,6 +254,9 @@ class DaskExecutor:
             finished.add(fut)
 
         def handle(fut: Any) -> None:
+            if fut not in running:  # released for its time limit, recorded already
+                fut.release()
+                return
             task = running.pop(fut)
             cid = task.cell.cell_id
             if fut.status == "cancelled" and resent.get(cid, 0) < self.retries + 1:
@@ -189,20 +272,70 @@ class DaskExecutor:
             fut.release()
             on_done(task, outcome)
 
+        def watch() -> None:
+            with lock:
+                heard_now, starts[:] = list(starts), []
+            by_cell = {t.cell.cell_id: (f, t) for f, t in running.items()}
+            for cid, address, at in heard_now:
+                began[cid] = (address, at)
+                if cid in by_cell and on_start is not None:
+                    on_start(by_cell[cid][1], address)
+            now = time.time()
+            for fut, task in list(running.items()):
+                cid = task.cell.cell_id
+                if task.timeout and cid in began and now - began[cid][1] > task.timeout:
+                    del running[fut]
+                    fut.cancel()
+                    self._restart(client, began.pop(cid)[0])
+                    on_done(task, CellTimeout(task.timeout))
+
+        def drain(block: bool) -> None:
+            batch = finished.next_batch(block=False)  # record as they finish
+            for done in batch:
+                handle(done)
+            watch()
+            if block and not batch:
+                time.sleep(POLL_S)
+
         try:
             for task in tasks:
                 submit(task)
-                for done in finished.next_batch(block=False):  # record as they finish
-                    handle(done)
-            for done in finished:
-                handle(done)
+                drain(block=False)
+            while running:
+                drain(block=True)
         except BaseException:
             if running:
                 client.cancel(list(running), force=True)
             raise
         finally:
+            client.unsubscribe_topic(START_TOPIC)
             for fut in shipped.values():
                 fut.release()
+
+    def _restart(self, client: Any, address: str) -> None:
+        """Restart the worker at ``address`` (a cell there ran past its limit)."""
+        try:
+            client.restart_workers([address], timeout=self.timeout, raise_for_error=False)
+        except Exception as exc:  # a worker without a nanny cannot be restarted
+            logging.getLogger("mmbench").warning(
+                "could not restart Dask worker %s after a cell timed out (%s): the hung cell "
+                "keeps that worker busy; start workers with a nanny (the default)", address, exc)
+
+
+def run_shard(job: FeaturizeJob, start: int, stop: int) -> Any:
+    """On a worker: one shard's matrix (samples ``start:stop``); a failure names the
+    featurizer, the shard's sample range and this worker."""
+    try:
+        return run_job(job, keep=True)[0]
+    except Exception as exc:
+        try:
+            from distributed import get_worker
+
+            where = get_worker().address
+        except ValueError:
+            where = "this process"
+        raise FeaturizationError(f"{job.who}: shard of samples {start}-{stop - 1} failed on "
+                                 f"worker {where}: {exc}") from exc
 
 
 def _failure(fut: Any) -> BaseException:
