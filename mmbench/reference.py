@@ -98,6 +98,12 @@ def first_sentence(text: str) -> str:
     return parts[0]
 
 
+def summary_of(cls: type) -> str:
+    """The first sentence of ``cls``'s docstring, plain text (never cut mid-sentence)."""
+    paras = paragraphs(split_docstring(inspect.getdoc(cls) or "")[0])
+    return to_plain(first_sentence(paras[0])) if paras else ""
+
+
 def constraint_text(cls: type, name: str) -> list[str]:
     """scikit-learn's ``_parameter_constraints[name]`` of ``cls`` as phrases ("a float in the
     range (0.0, inf]"), hidden ones left out; [] when the class declares none."""
@@ -115,7 +121,12 @@ def constraint_text(cls: type, name: str) -> list[str]:
         except Exception:  # an unknown constraint kind: show it as written
             out.append(str(c))
             continue
-        if not getattr(made, "hidden", False):
+        if getattr(made, "hidden", False):
+            continue
+        options = getattr(made, "options", None)
+        if isinstance(options, set | frozenset):  # sorted: a set's order changes between runs
+            out.append("one of " + ", ".join(sorted(map(repr, options))))
+        else:
             out.append(str(made))
     return out
 
@@ -132,13 +143,16 @@ def describe_params(cls: type, params: dict[str, inspect.Parameter]) -> list[dic
     """One dict per ``__init__`` parameter: name, type, default (absent: required), allowed
     values, description and whether the runner fills it in."""
     hints = annotations_of(cls)
-    _, docs = split_docstring(inspect.getdoc(cls) or "")
-    _, init_docs = split_docstring(inspect.getdoc(cls.__init__) or "")
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):  # a subclass's text wins over its bases'
+        for source in (klass.__dict__.get("__doc__"),
+                       getattr(klass.__dict__.get("__init__"), "__doc__", None)):
+            docs.update(split_docstring(source or "")[1])
     out = []
     for name, p in params.items():
         hint = hints.get(name, p.annotation)
-        allowed = [repr(v) for v in literal_values(hint)] + constraint_text(cls, name)
-        doc = init_docs.get(name) or docs.get(name) or CONTEXT_DOCS.get(name, "")
+        allowed = constraint_text(cls, name) or [repr(v) for v in literal_values(hint)]
+        doc = docs.get(name) or CONTEXT_DOCS.get(name, "")
         item: dict[str, Any] = {
             "name": name,
             "type": describe_type(hint),
@@ -164,7 +178,7 @@ def kind_facts(entry: Entry) -> dict[str, Any]:
     for attr in wanted:
         value = inspect.getattr_static(cls, attr, None)
         if isinstance(value, bool | int | float | str | tuple | list):
-            facts[attr] = _jsonable(value)
+            facts["feature_version" if attr == "version" else attr] = _jsonable(value)
     for attr in ("notes", "accepts", "check_dims"):
         if callable(getattr(cls, attr, None)):
             facts.setdefault("extras", []).append(attr)
@@ -184,7 +198,7 @@ def describe_entry(entry: Entry) -> dict[str, Any]:
         "version": entry.version,
         "class": f"{entry.cls.__module__}.{entry.cls.__qualname__}",
         **kind_facts(entry),
-        "summary": to_plain(first_sentence(paras[0])) if paras else "",
+        "summary": summary_of(entry.cls),
         "doc": [to_plain(p) for p in paras],
         "doc_markdown": [to_markdown(p) for p in paras],
         "params": describe_params(entry.cls, entry.params),
@@ -199,17 +213,32 @@ def find_entries(catalog: Any, name: str, kind: str | None = None) -> list[Entry
 
 # ------------------------------------------------------------------------------- markdown
 
-_FACT_LABELS = {"modalities": "modalities", "modality": "modality", "version": "version",
+_FACT_LABELS = {"modalities": "modalities", "modality": "modality",
+                "feature_version": "feature version",
                 "fits_on_train": "fitted on the training split", "output_dim": "output width",
                 "level": "level", "min_modalities": "needs modalities"}
 
 
 def _md_value(value: Any) -> str:
+    """A fact as text: ``true``, ``image, text``, ``structure``."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
         return ", ".join(_md_value(v) for v in value)
-    return repr(value) if isinstance(value, str) else str(value)
+    return str(value)
+
+
+def default_text(value: Any) -> str:
+    """A default as a suite writes it (TOML): ``true``, ``"cpu"``, ``[1, 2]``; None: not set."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(default_text(v) for v in value) + "]"
+    return str(value)
 
 
 def _cell(text: str) -> str:
@@ -231,7 +260,8 @@ def entry_markdown(d: dict[str, Any]) -> str:
         lines += ["| parameter | type | default | allowed | description |",
                   "| --- | --- | --- | --- | --- |"]
         for p in d["params"]:
-            default = "required" if p["required"] else f"`{_md_value(p['default'])}`"
+            default = ("required" if p["required"] else "not set" if p["default"] is None
+                       else f"`{default_text(p['default'])}`")
             allowed = "; ".join(p["allowed"])
             lines.append(f"| `{p['name']}` | {_cell(p['type'])} | {_cell(default)} | "
                          f"{_cell(allowed)} | {_cell(p['doc_markdown'])} |")

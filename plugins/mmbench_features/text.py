@@ -9,7 +9,15 @@ import numpy as np
 
 
 class Tfidf:
-    """TF-IDF of word n-grams (scikit-learn), vocabulary learnt from the training split only."""
+    """TF-IDF of word n-grams (scikit-learn), vocabulary learnt from the training split only.
+
+    :param max_features: keep at most this many n-grams, the most frequent in the training
+        split (the width; it can be smaller when the vocabulary is).
+    :param ngram_max: longest n-gram counted: 1 for single words, 2 for words and word pairs.
+    :param min_df: ignore n-grams found in fewer training captions than this.
+    :param sublinear_tf: use 1 + log(term frequency) instead of the raw count.
+    :param lowercase: lowercase the captions before counting.
+    """
 
     modality = "text"
     version = "1"
