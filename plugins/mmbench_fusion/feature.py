@@ -9,7 +9,8 @@ import numpy as np
 
 from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
 
-from .common import Projector, alpha_notes, check_alpha, check_positive_int, dims_problems, resolve_dim
+from .common import (Projector, alpha_notes, check_alpha, check_positive_int, dims_problems,
+                     resolve_dim)
 
 NORMALIZATIONS = ("standard", "l2", "none")
 
