@@ -164,17 +164,18 @@ def type_problems(cls: type, params: dict[str, Any]) -> list[tuple[str, str]]:
 
 def blame(build: Callable[[dict[str, Any]], Any], params: dict[str, Any],
           message: str) -> str | None:
-    """Which parameter a constructor's refusal of ``params`` is about: the only one it names,
-    else the only one refused when each is passed alone; None when that cannot be told."""
+    """Which parameter a constructor's refusal of ``params`` is about: of those refused when
+    passed alone (the others left at their defaults), the only one the message names, else the
+    only one; None when that cannot be told (a combination is at fault)."""
     if len(params) == 1:
         return next(iter(params))
-    named = [p for p in params if re.search(rf"(?<![\w.]){re.escape(p)}(?!\w)", message)]
-    if len(named) == 1:
-        return named[0]
     refused = []
-    for p in named or params:
+    for p in params:
         try:
             build({p: params[p]})
         except Exception:
             refused.append(p)
+    named = [p for p in refused if re.search(rf"(?<![\w.]){re.escape(p)}(?!\w)", message)]
+    if len(named) == 1:
+        return named[0]
     return refused[0] if len(refused) == 1 else None

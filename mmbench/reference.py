@@ -69,12 +69,15 @@ def paragraphs(text: str) -> list[str]:
 
     for line in text.splitlines():
         stripped = line.strip()
+        in_item = bool(block) and block[0][:2] in ("- ", "* ")
         if not stripped:
             flush()
-        elif stripped[:2] in ("- ", "* ") or line[:1].isspace():
+        elif stripped[:2] in ("- ", "* "):
             flush()
             block.append(stripped)
-            flush() if line[:1].isspace() else None
+        elif line[:1].isspace() and not in_item:  # an indented block line keeps its own line
+            flush()
+            out.append(stripped)
         else:
             block.append(stripped)
     flush()

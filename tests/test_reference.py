@@ -154,7 +154,10 @@ def test_docstring_helpers() -> None:
     that wraps.
 
     - an item
+      that wraps
     - another
+
+        indented()
 
     :param a: first
         continued.
@@ -163,6 +166,7 @@ def test_docstring_helpers() -> None:
         nor this.
     """)
     assert fields == {"a": "first continued.", "b": "typed"}
-    assert paragraphs(doc) == ["Summary line that wraps.", "- an item", "- another"]
+    assert paragraphs(doc) == ["Summary line that wraps.", "- an item that wraps", "- another",
+                               "indented()"]
     assert first_sentence("Tensor fusion (Zadeh et al. 2017): x. Then y.") == \
         "Tensor fusion (Zadeh et al. 2017): x."
