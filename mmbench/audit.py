@@ -1,4 +1,5 @@
-"""Caption leakage audit: do the captions simply spell out the label?
+"""Leakage audit: do the captions simply spell out the label? (And, in
+:mod:`mmbench.duplicates`: do identical images or texts sit on both sides of a split?)
 
 For each dataset with a text modality, once per run: the share of captions that contain their
 own class's name (or a synonym, or a plural), the share that contain any class's name, and the
@@ -14,6 +15,7 @@ Synonyms come from a small built-in list (CIFAR-10 classes), from the dataset ob
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -177,7 +179,35 @@ def store_audit(results_dir: Path, label: str, report: dict[str, Any]) -> None:
     atomic_write_bytes(Path(results_dir) / AUDIT_FILE, json.dumps(audits, indent=1).encode())
 
 
+def update_audit(results_dir: Path, label: str, data: Any, dataset: Any,
+                 splits: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Store the audit of one dataset variant: the captions' (once per fingerprint) and the
+    train/test duplicates of ``splits`` (name -> (train, test); once per set of splits)."""
+    from .duplicates import duplicate_audit
+
+    stored = load_audit(results_dir).get(label, {})
+    h = hashlib.sha256()
+    for name, (train, test) in sorted(splits.items()):
+        h.update(name.encode() + np.asarray(train, np.int64).tobytes() + b"|" +
+                 np.asarray(test, np.int64).tobytes())
+    key = h.hexdigest()[:16]
+    same_data = stored.get("fingerprint") == data.fingerprint
+    if same_data and stored.get("duplicates", {}).get("splits") == key:
+        return
+    report = dict(stored) if same_data else (audit_dataset(data, dataset)
+                                             or {"fingerprint": data.fingerprint})
+    report["duplicates"] = {"splits": key, "modalities": duplicate_audit(data, splits)}
+    store_audit(results_dir, label, report)
+
+
 def audit_lines(audits: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(level, "dataset [modality]: message") for every audited caption field."""
-    return [(a["level"], f"{label} [{m}]: {a['message']}")
-            for label, rep in audits.items() for m, a in rep.get("modalities", {}).items()]
+    """(level, "dataset [modality]: message") for every audited caption field, then
+    ("duplicates-" + level, ...) for every modality with train/test duplicates
+    (:mod:`mmbench.duplicates`)."""
+    lines = [(a["level"], f"{label} [{m}]: {a['message']}")
+             for label, rep in audits.items() for m, a in rep.get("modalities", {}).items()]
+    lines += [(f"duplicates-{a['level']}", f"{label} [{m}]: {a['message']}")
+              for label, rep in audits.items()
+              for m, a in rep.get("duplicates", {}).get("modalities", {}).items()
+              if a.get("level") != "none"]
+    return lines

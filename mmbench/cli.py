@@ -23,8 +23,8 @@ from .errors import SuiteError, UserError, is_disk_full
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
-                "gain_ci, p, n, fit_s, predict_s, mem, dims, robustness, cost (= fit_s,predict_s,"
-                "mem,dims); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
+                "gain_ci, p, n, fit_s, predict_s, score_s, robust_s, mem, dims, robustness, cost "
+                "(= fit_s,predict_s,score_s,mem,dims: mean seconds per cell); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
 ALL_HELP = ("also the recorded cells the current suite no longer plans (it was edited since), "
             "marked 'not in the current suite'")
 
@@ -39,7 +39,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"{args.suite}: ok — {len(plan.cells)} cells planned "
         f"({len(suite.datasets)} dataset(s), {len(suite.seeds)} seed(s))",
-        highlight=False,
+        highlight=False, markup=False,
     )
     return EXIT_OK
 
@@ -60,7 +60,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     )
     if summary.ran or summary.skipped:
         print_leaderboard(summary.results_dir, console, columns=args.columns)
-    console.print(f"results: {summary.results_dir}", highlight=False)
+    if summary.ran or summary.failed:
+        from .breakdown import table
+
+        console.print(table(summary.cost))
+    console.print(f"results: {summary.results_dir}", highlight=False, markup=False)
     _run_report(args, summary.results_dir, console)
     for cell, message in summary.failed:
         from .runner import describe
@@ -90,21 +94,22 @@ def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
 def _run_report(args: argparse.Namespace, results_dir: Path, console: Console) -> None:
     """After a run: write the report (``--report [PATH]``) or say how to make one."""
     if getattr(args, "report", None) is None:
-        console.print(f"report: mmbench report {results_dir} -o report.html", highlight=False)
+        console.print(f"report: mmbench report {results_dir} -o report.html", highlight=False,
+                      markup=False)
         return
     if not any((results_dir / "cells").glob("*.json")):
         return
     from .report import write_report
 
     path = write_report(results_dir, args.report or None)
-    console.print(f"report: {path}", highlight=False)
+    console.print(f"report: {path}", highlight=False, markup=False)
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from .report import write_report
 
     path = write_report(Path(args.results), args.output, args.metric, include_all=args.all)
-    console.print(f"report: {path}", highlight=False)
+    console.print(f"report: {path}", highlight=False, markup=False)
     return EXIT_OK
 
 
@@ -116,7 +121,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     if path is None:
         sys.stdout.write(text)
     else:
-        console.print(f"{args.format}: {path}", highlight=False)
+        console.print(f"{args.format}: {path}", highlight=False, markup=False)
     return EXIT_OK
 
 
@@ -129,7 +134,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         console.print("no configuration (dataset, featurizers, fusion, classifier) is present "
                       "in both runs", highlight=False)
         return EXIT_OK
-    table = Table(title=f"{args.results_b} − {args.results_a}: {metric}", header_style="bold")
+    table = Table(title=escape(f"{args.results_b} − {args.results_a}: {metric}"),
+                  header_style="bold")
     for col in ("dataset", "featurizers", "fusion", "classifier", "A", "B", "B − A",
                 "p (Holm)", "test"):
         table.add_column(col, justify="right" if col in {"A", "B", "B − A", "p (Holm)"} else
@@ -168,8 +174,8 @@ def cmd_plugins(args: argparse.Namespace, console: Console) -> int:
         for entry in registry:
             dist = f"{entry.distribution} {entry.version}".strip()
             extra = f" (aliases: {', '.join(entry.aliases)})" if entry.aliases else ""
-            table.add_row(kind, escape(entry.name + extra), escape(entry.plugin), escape(dist),
-                          escape(entry.summary))
+            table.add_row(*map(escape, (kind, entry.name + extra, entry.plugin, dist,
+                                        entry.summary or "")))
     console.print(table)
     for broken in catalog.broken:
         console.print(
@@ -184,7 +190,7 @@ def cmd_plugins(args: argparse.Namespace, console: Console) -> int:
                           highlight=False)
     if catalog.disabled:
         console.print(f"disabled by MMBENCH_DISABLE_PLUGINS: {', '.join(catalog.disabled)}",
-                      highlight=False)
+                      highlight=False, markup=False)
     return EXIT_OK
 
 
@@ -193,7 +199,7 @@ def cmd_new_plugin(args: argparse.Namespace, console: Console) -> int:
 
     folder = new_plugin(args.name, args.kind, Path(args.dir))
     console.print(f"wrote {folder}; next: pip install -e {folder} && pytest {folder}",
-                  highlight=False)
+                  highlight=False, markup=False)
     return EXIT_OK
 
 

@@ -60,7 +60,7 @@ class Reporter:
 
     def add_task(self, description: str, total: int | None) -> Any:
         if self.progress is not None:
-            return self.progress.add_task(description, total=total)
+            return self.progress.add_task(escape(description), total=total)  # plain text
         return None
 
     def advance(self, task: Any, n: int = 1) -> None:

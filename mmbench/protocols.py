@@ -107,6 +107,17 @@ class MultimodalData:
                               dict(self.kinds), pick(self.groups), pick(self.predefined_test))
 
 
+def modality_param(value: Any, default: str) -> str:
+    """A featurizer's ``modality`` parameter checked: a non-empty name (None: ``default``).
+    Generic featurizers take one so a suite can point them at any modality of their kind
+    (``tfidf`` with ``modality = "title"``); they store it as the instance's ``modality``."""
+    if value is None:
+        return default
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"modality must be a modality name such as {default!r}, got {value!r}")
+    return value
+
+
 def kind_of(samples: ModalityData) -> str:
     """The kind of a modality's samples: ``image`` for a 4-d array, ``numeric`` for a table
     (``DataFrame``) or a 2-d array, ``text`` otherwise (a sequence of strings)."""
@@ -135,6 +146,11 @@ class Featurizer(Protocol):
     not). When it is False the runner featurizes all samples once and reuses the matrix for
     every split; when True it calls ``fit`` on each training split and caches per split.
     ``version`` is part of the cache key: bump it whenever the features change.
+
+    ``modality`` may be an instance attribute set from a ``modality`` parameter (see
+    :func:`modality_param`): the generic featurizers read any modality of their kind, named by
+    the suite. The optional class attribute ``kind`` (one of :data:`KINDS`) says which kind of
+    modality the featurizer takes; the suite is refused when the modality is of another kind.
 
     Optional: ``output_dim`` (D, when known before running) and ``memory_estimate(samples)
     -> {part: bytes}`` (peak memory beyond the output matrix, e.g. one batch's activations);

@@ -26,6 +26,8 @@ CONTEXT_DOCS = {
     "class_names": "the dataset's class names; filled in by the runner",
     "n_jobs": "threads or processes to use; filled in by the runner with the cores a cell may "
               "use when an executor runs cells side by side",
+    "inner_cv": "the inner split of the training split (a scikit-learn splitter); filled in by "
+                "the runner from the suite's inner split",
 }
 
 _PARAM = re.compile(r"^:param\s+(?:[\w\[\], |.]+\s+)?(\w+)\s*:\s*(.*)$")

@@ -54,6 +54,8 @@ class CellTask:
     split_key: str = ""
     robust: list[Any] = field(default_factory=list)
     class_names: tuple[str, ...] = ()
+    #: the training rows' groups (``MultimodalData.groups``), for a grouped inner split
+    groups_train: np.ndarray | None = None
 
 
 OnDone = Callable[[CellTask, "CellOutcome | BaseException"], None]
@@ -79,7 +81,7 @@ def run_task(task: CellTask, catalog: Catalog | None = None) -> CellOutcome:
     """Evaluate one task (the function executors ship to workers)."""
     return evaluate_cell(task.cell, task.train, task.y_train, task.test, task.y_test,
                          task.n_classes, catalog or get_catalog(), task.device, task.robust,
-                         task.class_names)
+                         task.class_names, groups=task.groups_train)
 
 
 @dataclass
@@ -96,3 +98,5 @@ class RunSummary:
     stale: int = 0
     features_computed: int = 0
     seconds: float = 0.0
+    #: where the time went (:mod:`mmbench.breakdown`)
+    cost: dict[str, Any] = field(default_factory=dict)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from mmbench import paths
-from mmbench.cache import fsync_dir
+from mmbench.cache import dir_mode, fsync_dir
 from mmbench.errors import UserError
 
 from .names import CLASS_NAMES
@@ -95,6 +95,7 @@ def _write(folder: Path, key: str, data: TestImages) -> None:
     """Write the cache entry into a temp folder, then rename it into place (atomic)."""
     folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".writing-", dir=folder))
+    os.chmod(tmp, dir_mode())  # mkdtemp makes it 0700: the umask decides, as for mkdir
     try:
         np.save(tmp / "images.npy", data.images)
         np.save(tmp / "labels.npy", data.labels)

