@@ -70,9 +70,13 @@ def class_terms(class_name: str, extra: Iterable[str] = ()) -> set[str]:
     return terms
 
 
-def _mentions(text: str, terms: set[str]) -> bool:
-    padded = " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
-    return any(f" {t} " in padded for t in terms)
+def _padded(text: str) -> str:
+    """``text`` as its lower-case words joined by single spaces, with a space either side."""
+    return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+
+
+def _names(padded: str, needles: Sequence[str]) -> bool:
+    return any(n in padded for n in needles)
 
 
 def dataset_synonyms(dataset: Any, meta: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -112,9 +116,12 @@ def class_mentions(texts: Sequence[str], y: np.ndarray, class_names: Sequence[st
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Per caption: does it name its own class, and does it name any class (boolean arrays)."""
     synonyms = synonyms or {}
-    terms = [class_terms(c, synonyms.get(c, ())) for c in class_names]
-    own = np.array([_mentions(t, terms[label]) for t, label in zip(texts, y)], dtype=bool)
-    any_class = np.array([any(_mentions(t, ts) for ts in terms) for t in texts], dtype=bool)
+    # each caption tokenized once (not once per class): linear in the captions, few passes
+    needles = [[f" {t} " for t in class_terms(c, synonyms.get(c, ()))] for c in class_names]
+    every = [n for ns in needles for n in ns]
+    padded = [_padded(t) for t in texts]
+    own = np.array([_names(p, needles[label]) for p, label in zip(padded, y)], dtype=bool)
+    any_class = np.array([_names(p, every) for p in padded], dtype=bool)
     return own, any_class
 
 

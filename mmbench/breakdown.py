@@ -21,7 +21,8 @@ from rich.markup import escape
 from rich.table import Table
 
 #: cell timing key -> phase name, in display order
-CELL_PHASES = {"fit_s": "fitting", "predict_s": "predicting",
+CELL_PHASES = {"tune_s": "tuning (inner split search)", "fit_s": "fitting",
+               "predict_s": "predicting",
                "score_s": "scoring (metrics, bootstrap CIs)",
                "robust_s": "robustness scoring", "cell_other_s": "cell setup and checks"}
 

@@ -91,7 +91,7 @@ def evaluate_cell(
               "the training labels": y_train}
     tuned: Tuned | None = None
     select = cell.fusion.select or cell.classifier.select
-    pool = FitPool(warm=False)  # a select cell's refits share their classifiers
+    pool = FitPool(warm=False)  # a tuned cell's final fit (and select refits) may be shared
     t_tune = time.perf_counter()
     try:
         if cell.fusion.tune or cell.classifier.tune:
@@ -103,7 +103,7 @@ def evaluate_cell(
 
         def make_classifier() -> Any:
             clf = instantiate(clf_entry, clf_v, context)
-            return Pooled(clf, pool) if select else clf
+            return Pooled(clf, pool) if tuned is not None else clf
 
         fusion = instantiate(fusion_entry, fusion_v, context)
         t0 = time.perf_counter()

@@ -23,8 +23,10 @@ from .errors import SuiteError, UserError, is_disk_full
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
-                "gain_ci, p, n, fit_s, predict_s, score_s, robust_s, mem, dims, robustness, cost "
-                "(= fit_s,predict_s,score_s,mem,dims: mean seconds per cell); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
+                "gain_ci, p, n, fit_s, predict_s, score_s, robust_s, mem, dims, robustness, "
+                "log_loss, brier, ece, tuned, optimism, tune_s, cost "
+                "(= fit_s,predict_s,score_s,tune_s,mem,dims: mean seconds per cell), scores "
+                "(= log_loss,brier,ece); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
 ALL_HELP = ("also the recorded cells the current suite no longer plans (it was edited since), "
             "marked 'not in the current suite'")
 
@@ -50,8 +52,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .runner import run_suite
 
     parse_columns(args.columns)  # an unknown column fails before the run, not after
+    from .timeouts import check_timeout
+
     summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast,
-                        wait=getattr(args, "wait", False), **executor_choice(args))
+                        wait=getattr(args, "wait", False),
+                        cell_timeout=check_timeout(args.cell_timeout), **executor_choice(args))
     console.print(
         f"{summary.planned} cells planned, {summary.skipped} already recorded, "
         f"{summary.ran} run, {len(summary.failed)} failed; "
@@ -221,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", nargs="?", const="", metavar="PATH",
                    help="write the HTML report at the end (default results/<suite>/report.html)")
     p.add_argument("--columns", help=COLUMNS_HELP)
+    p.add_argument("--cell-timeout", type=float, metavar="SECONDS", help="stop a cell running "
+                   "longer than this and record it as failed (overrides the suite's "
+                   "cell_timeout; enforced by worker processes: --n-jobs 2 or dask)")
     p.add_argument("--wait", action="store_true", help="if another run is writing the same "
                    "results folder, wait for it to finish (default: refuse, exit code 2)")
     p.set_defaults(func=cmd_run)

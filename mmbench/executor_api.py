@@ -23,7 +23,7 @@ evaluated with :func:`run_job`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from .cell import CellOutcome
@@ -31,11 +31,9 @@ from .executors import (THREAD_VARS, PluginNotInstalledError, array_keys, pin_th
                         run_remote, skeleton)
 from .featurize import FeaturizationError, FeaturizeJob, run_job
 from .plugins import get_catalog
-from .tasks import CellTask, OnDone, SerialExecutor, run_task
-from .timeouts import CellTimeout
+from .tasks import CellTask, OnDone, OnStart, SerialExecutor, run_task
+from .timeouts import CellTimeout, alarm
 
-#: ``on_start(task, where)``: a cell began running on ``where`` (a worker's name or pid)
-OnStart = Callable[[CellTask, str], None]
 
 
 @runtime_checkable
@@ -54,5 +52,5 @@ def describe_task(task: CellTask) -> str:
 
 __all__ = ["THREAD_VARS", "CellOutcome", "CellTask", "CellTimeout", "Executor",
            "FeaturizationError", "FeaturizeJob", "OnDone", "OnStart", "PluginNotInstalledError",
-           "SerialExecutor", "array_keys", "describe_task", "get_catalog", "pin_threads", "run_job",
+           "SerialExecutor", "alarm", "array_keys", "describe_task", "get_catalog", "pin_threads", "run_job",
            "run_remote", "run_task", "skeleton"]

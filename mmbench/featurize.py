@@ -21,6 +21,7 @@ from .cache import FeatureCache
 from .errors import MmbenchError, PluginOutputError
 from .modalities import featurizer_modality
 from .plan import Variant
+from .progress import activity
 from .protocols import MultimodalData
 from .readonly import freeze, guard, plugin_input
 from .registry import CONTEXT_PARAMS, Entry, build
@@ -162,7 +163,8 @@ class FeatureProvider:
         x = self.cache.get(key)
         t1 = time.perf_counter()
         if x is None:
-            x = fn()
+            with activity(f"featurizing {label or meta.get('featurizer')}"):
+                x = fn()
             t2 = time.perf_counter()
             self.cache.put(key, x, meta)
             self.computed += 1

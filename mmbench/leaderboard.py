@@ -265,6 +265,11 @@ def print_leaderboard(results_dir: Path, console: Console, metric: str | None = 
                   "duplicates-leak": "WARNING train/test duplicates: ",
                   "duplicates-partial": "note: train/test duplicates: "}.get(level, "audit: ")
         console.print(f"[{style}]{escape(prefix + line)}[/]", highlight=False)
+    keys = parse_columns(columns)
+    if "optimism" in keys and summary.get("optimism", pd.Series(dtype=float)).notna().any():
+        console.print("optimism: the best candidate read off the test split (mean over seeds) "
+                      "minus the row's score, its value chosen on the inner split",
+                      highlight=False)
     for note in [*suite_notes(stored.manifest, metric), *stored.notes()]:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import PluginOutputError
+from .errors import DataError, PluginOutputError
 
 #: Modality names used by the built-in plugins. Others are allowed (any string).
 IMAGE = "image"
@@ -73,16 +73,16 @@ class MultimodalData:
         n = len(self.y)
         for name, samples in self.modalities.items():
             if len(samples) != n:
-                raise ValueError(
-                    f"modality {name!r} has {len(samples)} samples but there are {n} labels"
-                )
+                raise DataError(
+                    f"modality {name!r} has {len(samples)} samples but there are {n} labels: "
+                    f"every modality needs one sample per row")
         for what in ("groups", "predefined_test"):
             value = getattr(self, what)
             if value is not None and len(value) != n:
-                raise ValueError(f"{what} has {len(value)} entries but there are {n} labels")
+                raise DataError(f"{what} has {len(value)} entries but there are {n} labels")
         for name, kind in self.kinds.items():
             if kind not in KINDS:
-                raise ValueError(f"modality {name!r} has kind {kind!r}; use one of {KINDS}")
+                raise DataError(f"modality {name!r} has kind {kind!r}; use one of {KINDS}")
 
     def __len__(self) -> int:
         return len(self.y)

@@ -14,10 +14,12 @@ from rich.markup import escape
 
 from .breakdown import Breakdown
 from .cache import FeatureCache
+from .cell_record import base_record, describe, variant_notes  # noqa: F401
 from .cell import CellOutcome
-from .errors import DiskFullError, MmbenchError, UserError
+from .errors import DataError, DiskFullError, MmbenchError, UserError
 from .featurize import FeatureProvider, index_digest, instantiate
 from .inputs import cell_inputs, changes, recorded_inputs
+from .loading import check_data
 from .lock import FileLock
 from .modalities import check_loaded
 from .paths import cache_dir
@@ -31,7 +33,7 @@ from .robustness import Corrupter
 from .splits import dataset_splits, imbalance_train, split_label
 from .suite import load_suite
 from .tasks import (CellFailed, CellsNotRecorded, CellTask, OnDone, RunSummary,  # noqa: F401
-                    SerialExecutor, run_task)
+                    SerialExecutor, dispatch, run_task)
 
 
 #: The lock file a run holds in its results folder (see :mod:`.lock`).
@@ -49,29 +51,16 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def variant_notes(entry: Any, variant: Variant) -> dict[str, list[str]]:
-    """``{"notes": [...]}`` when the plugin class marks these params (e.g. ``random weights``
-    from an optional classmethod ``notes(params) -> list[str]``), else ``{}``."""
-    notes = getattr(entry.cls, "notes", None)
-    found = list(notes(variant.kwargs)) if callable(notes) else []
-    return {"notes": found} if found else {}
-
-
-def describe(cell: Cell) -> str:
-    feats = " + ".join(f.label for _, f in cell.featurizers)
-    return f"{cell.fusion.label} [{feats}] {cell.classifier.label} seed={cell.seed}" + (
-        f" fold={cell.fold}" if dict(cell.split).get("method") == "kfold" else ""
-    )
-
-
 class Runner:
     """One run of one suite."""
 
     def __init__(self, plan: Plan, catalog: Catalog, console: Console, *,
                  rerun: bool = False, fail_fast: bool = False, executor: Any = None,
-                 live: bool | None = None, wait: bool = False) -> None:
+                 live: bool | None = None, wait: bool = False,
+                 cell_timeout: float | None = None) -> None:
         self.plan = plan
         self.suite = plan.suite
+        self.cell_timeout = cell_timeout or self.suite.cell_timeout
         self.catalog = catalog
         self.console = console
         self.rerun = rerun
@@ -148,7 +137,8 @@ class Runner:
             for cell, exc in unloadable:  # its dataset did not load; other datasets run
                 self._not_recorded(cell, exc)
             try:  # one stream of tasks for the whole run: executors overlap splits
-                self.executor.run(self._all_tasks(by_dataset), self._on_done)
+                dispatch(self.executor, self._all_tasks(by_dataset), self._on_done, reporter,
+                         lambda task: describe(task.cell), self.cell_timeout)
             finally:  # remote executors hold a client/cluster across splits
                 close = getattr(self.executor, "close", None)
                 if close is not None:
@@ -275,7 +265,11 @@ class Runner:
         dataset = instantiate(entry, variant, {})
         self.reporter.log(escape(f"loading dataset {variant.label}"))
         with self.cost.timed("loading data"):
-            data = freeze_data(dataset.load())  # read-only: no plugin can change it for others
+            try:
+                data = freeze_data(dataset.load())  # read-only: no plugin changes it for others
+            except DataError as exc:  # rows that disagree in length, from MultimodalData
+                raise DataError(f"dataset {variant.label!r}: {exc}") from None
+        check_data(data, variant.label)  # labels, texts, image arrays, row counts
         check_loaded(data, cells, self.catalog, variant.label)
         splits = dataset_splits(data, [(c.split, c.seed) for c in cells], variant.label)
         self._splits[variant] = splits
@@ -336,7 +330,8 @@ class Runner:
                                 m: short_hash([split_key, m, f.as_dict()])
                                 for m, f in cell.featurizers},
                             class_names=tuple(data.class_names),
-                            groups_train=None if data.groups is None else data.groups[train])
+                            groups_train=None if data.groups is None else data.groups[train],
+                            timeout=self.cell_timeout)
             if error is None and self.corrupter is not None:
                 try:
                     task.robust = self.corrupter.views(cell, data, train, test, views_te)
@@ -384,36 +379,8 @@ class Runner:
             self.reporter.log(escape(f"done {describe(cell)}: {head}={outcome.metrics[head]:.4f}"))
 
     def _base_record(self, cell: Cell, task: CellTask, data: MultimodalData) -> dict[str, Any]:
-        def described(v: Variant) -> dict[str, Any]:
-            entry = self.catalog[v.kind].get(v.name)
-            return {**v.as_dict(), "label": v.label, "plugin": entry.plugin,
-                    "version": f"{entry.distribution} {entry.version}".strip(),
-                    **variant_notes(entry, v)}
-
-        return {
-            "cell_id": cell.cell_id,
-            "suite": self.suite.name,
-            "suite_sha256": self.plan.loaded.sha256,
-            "dataset": described(cell.dataset),
-            "dataset_fingerprint": data.fingerprint,
-            "inputs": cell_inputs(cell, self.catalog, data.fingerprint),
-            "class_names": list(data.class_names),
-            "split": dict(cell.split),
-            "seed": cell.seed,
-            "fold": cell.fold,
-            "featurizers": {m: described(f) for m, f in cell.featurizers},
-            "fusion": described(cell.fusion),
-            "level": cell.level,
-            "classifier": described(cell.classifier),
-            "n_train": int(len(task.y_train)),
-            "n_test": int(len(task.y_test)),
-            "n_classes": task.n_classes,
-            "device": self.device,
-            "git_sha": self.sha,
-            "host": self.host["host"],
-            "time": now(),
-        }
-
+        return base_record(cell, task, data, self.catalog, self.suite.name,
+                           self.plan.loaded.sha256, self.device, self.sha, self.host["host"])
 
 def run_suite(path: str | Path, console: Console | None = None, *,
               catalog: Catalog | None = None, **options: Any) -> RunSummary:

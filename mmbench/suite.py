@@ -188,6 +188,8 @@ class Suite(_Strict):
     imbalance: ImbalanceSpec | None = None
     inner: InnerSpec | None = None
     robustness: RobustnessSpec | None = None
+    #: seconds a cell may run before it is stopped and recorded as failed (mmbench.timeouts)
+    cell_timeout: float | None = Field(None, gt=0, allow_inf_nan=False)
 
     @field_validator("seeds")
     @classmethod

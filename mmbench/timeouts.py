@@ -32,6 +32,9 @@ class CellTimeout(MmbenchError):
         super().__init__(f"timed out after {seconds:g} s (cell_timeout); raise the limit "
                          "(suite field cell_timeout, or --cell-timeout) if the cell is just slow")
 
+    def __reduce__(self) -> tuple[type, tuple[float]]:  # raised in a worker, re-raised here
+        return (CellTimeout, (self.seconds,))
+
 
 def in_process_enforceable() -> bool:
     """Whether :func:`alarm` can interrupt a cell in this thread."""
@@ -56,3 +59,16 @@ def alarm(seconds: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def check_timeout(value: float | None) -> float | None:
+    """``--cell-timeout``: a positive, finite number of seconds (else a UserError)."""
+    import math
+
+    from .errors import UserError
+
+    if value is None:
+        return None
+    if not math.isfinite(value) or value <= 0:
+        raise UserError(f"--cell-timeout must be a positive number of seconds, got {value:g}")
+    return value

@@ -11,8 +11,9 @@ candidate with the best mean score over folds wins (ties: the first in grid orde
 Two things keep the search cheap without changing what it chooses:
 
 - **fits are shared**: a classifier fitted on the same matrix and labels with the same params
-  is fitted once per cell (late fusions re-use their per-modality classifiers across a swept
-  ``alpha``); the features are the cell's cached ones, sliced per fold once;
+  is fitted once (late fusions re-use their per-modality classifiers across a swept ``alpha``,
+  and their unimodal cells' inner fits when they run in the same process); the features are
+  the cell's cached ones, sliced per fold once;
 - **warm starts along a regularisation path**: a classifier declaring ``path_params`` (the
   built-in ``logreg``: ``C``) and a ``warm_start`` parameter is fitted along increasing values
   of those params, each fit starting from the previous solution on the same data. A warm fit
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,12 +99,19 @@ def _digest(a: np.ndarray) -> bytes:
         (a.shape, a.dtype.str)).encode()
 
 
+#: Fitted classifiers kept per process (least recently used dropped first), shared by the cells
+#: of a split: a late fusion's inner fits are its unimodal cells' inner fits.
+KEPT_FITS = 256
+_FITS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+
 class FitPool:
-    """Fitted classifiers of one cell, shared by every fit that asks for the same params on
-    the same data; and the previous solution of each path, for warm starts."""
+    """Fitted classifiers shared by every fit that asks for the same class, params and data
+    (within a cell and, through :data:`KEPT_FITS` kept per process, across the cells of a
+    split); and one cell's previous solution of each path, for warm starts."""
 
     def __init__(self, warm: bool = True) -> None:
-        self.fits: dict[tuple[Any, ...], Any] = {}
+        self.fits = _FITS
         self.last: dict[Any, Any] = {}
         self.warm = warm
         self.fitted = 0  # fits actually run
@@ -126,14 +135,18 @@ class Pooled(ClassifierMixin, BaseEstimator):
     def fit(self, X: np.ndarray, y: np.ndarray) -> Pooled:
         params = tuple(sorted((k, repr(v)) for k, v in
                               self.estimator.get_params(deep=False).items()))
-        key = (type(self.estimator).__name__, params, _digest(X), _digest(np.asarray(y)))
+        data = (_digest(X), _digest(np.asarray(y)))
         pool = self.pool
-        if key in pool.fits:
+        warm = pool.warm and self.path is not None
+        key = (type(self.estimator).__qualname__, params, *data, warm)  # warm fits never
+        if key in pool.fits:                                              # answer cold asks
             pool.shared += 1
+            pool.fits.move_to_end(key)
             self.estimator_ = pool.fits[key]
         else:
             est = self.estimator
-            prev = pool.last.get(self.path) if pool.warm and self.path is not None else None
+            path = (self.path, *data)  # warm start only from a fit on the same rows
+            prev = pool.last.get(path) if warm else None
             if prev is not None:
                 est = copy.deepcopy(prev)
                 est.set_params(**{**self.estimator.get_params(deep=False),
@@ -146,8 +159,10 @@ class Pooled(ClassifierMixin, BaseEstimator):
                 est = copy.deepcopy(est).fit(X, y)
             pool.fitted += 1
             pool.fits[key] = self.estimator_ = est
-            if self.path is not None:
-                pool.last[self.path] = est
+            while len(pool.fits) > KEPT_FITS:
+                pool.fits.popitem(last=False)
+            if warm:
+                pool.last[path] = est
         self.classes_ = np.asarray(self.estimator_.classes_)
         return self
 

@@ -214,19 +214,20 @@ def test_bad_column_through_the_cli(write_suite, rows_plugin: None,  # type: ign
 
 
 def test_cifar10_images_on_a_renamed_modality_match_the_plain_featurizer() -> None:
-    """Real CIFAR-10 images under ``picture``: hog-color and pixels read them by name and give
-    exactly what they give on the images themselves."""
+    """Real CIFAR-10 images under ``picture``: hog-color, pixels and EfficientNet-Lite0 read
+    them by name and give what they give on the images themselves."""
     data = Rows(sizes=[3] * 4, modalities={"picture": "image", "title": "text"}, cifar=3).load()
     catalog = get_catalog()
     provider = FeatureProvider(FeatureCache(Path("/nonexistent-unused")), catalog, {})
     provider.cache.get = lambda key: None  # type: ignore[method-assign]
     provider.cache.put = lambda *a, **k: None  # type: ignore[method-assign]
     train, test = np.arange(0, 12, 2), np.arange(1, 12, 2)
-    for name, params in (("hog-color", {"pixels_per_cell": 8}), ("pixels", {"stride": 4})):
+    for name, params in (("hog-color", {"pixels_per_cell": 8}), ("pixels", {"stride": 4}),
+                         ("efficientnet-lite0", {"image_size": 32})):
         variant = Variant.of("featurizer", name, {"modality": "picture", **params})
         xtr, xte = provider.features(variant, data, train, test)
         plain = catalog["featurizer"].get(name).cls(**params)
-        assert np.array_equal(xte, plain.transform(data.modalities["picture"][test]))
+        assert np.allclose(xte, plain.transform(data.modalities["picture"][test]), atol=1e-5)
         assert xtr.shape[0] == 6 and xtr.shape[1] == xte.shape[1]
 
 
@@ -293,3 +294,24 @@ def test_check_dataset_checks_samples_by_kind_and_instance_modalities() -> None:
     with pytest.raises(AssertionError, match="kinds declares 'title' as 'numeric' but load"):
         check_dataset(Misdeclared(modalities={"photo": "image", "title": "text"},
                                   kinds_known=False))
+
+
+def test_a_modality_sweep_gives_one_variant_per_modality(write_suite, rows_plugin: None) -> None:  # type: ignore[no-untyped-def]
+    from mmbench.plan import plan_suite
+    from mmbench.suite import load_suite
+
+    path = write_suite("""
+        name = "g"
+        [[datasets]]
+        name = "rows"
+        params = { modalities = { photo = "image", title = "text", text = "text" } }
+        [[featurizers]]
+        name = "tfidf"
+        params = { modality = ["title", "text"], min_df = 1 }
+        [[classifiers]]
+        name = "logreg"
+        """)
+    plan = plan_suite(load_suite(path), get_catalog())
+    assert sorted(c.featurizers[0][0] for c in plan.cells) == ["text", "title"]
+    assert {dict(c.featurizers)[m].kwargs["modality"] for c in plan.cells
+            for m in c.modalities} == {"text", "title"}

@@ -327,3 +327,38 @@ def test_two_entries_of_one_fusion_keep_their_own_only(write_suite: Any) -> None
     assert late == [("late-mean", "logreg")] * 2 + [
         ("late-mean(calibrate='temperature')", "logreg")]
     assert sum(c.classifier.label == "logreg(C=0.1)" for c in cells) == 3  # the baselines
+
+
+def test_late_fusion_reuses_its_unimodal_cells_inner_fits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cells of one split run in one process share their classifier fits: a tuned late-mean's
+    inner fits are exactly its two unimodal cells' (same rows, labels, params), so it runs none
+    of its own; its choice and predictions are those it makes with nothing shared."""
+    from mmbench import tuning
+
+    body = """
+[[fusions]]
+name = "late-mean"
+
+[[classifiers]]
+name = "logreg"
+tune = { C = [0.01, 0.1, 1.0] }
+"""
+    store = run(tmp_path, monkeypatch, "synthetic", body)
+    late = [r for r in store.records() if r["fusion"]["name"] == "late-mean"]
+    assert len(late) == 2
+    for record in late:
+        fits = record["tuning"]["fits"]
+        assert fits["fitted"] == 0 and fits["shared"] == 3 * 3 * 2, fits
+    tuning._FITS.clear()
+    monkeypatch.setattr(tuning, "KEPT_FITS", 0)  # nothing kept: every fit its own
+    again = tmp_path / "again"
+    again.mkdir()
+    other = run(again, monkeypatch, "synthetic", body)
+    by_seed = {r["seed"]: r for r in other.records() if r["fusion"]["name"] == "late-mean"}
+    for record in late:
+        twin = by_seed[record["seed"]]
+        assert twin["tuning"]["fits"]["fitted"] == 3 * 3 * 2
+        assert twin["tuning"]["chosen"] == record["tuning"]["chosen"]
+        np.testing.assert_array_equal(other.predictions(twin["cell_id"])["proba"],
+                                      store.predictions(record["cell_id"])["proba"])

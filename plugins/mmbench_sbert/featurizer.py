@@ -37,6 +37,23 @@ def looks_like_path(model: str) -> bool:
 
 
 @functools.lru_cache(maxsize=2)
+def quiet_progress_bars() -> None:
+    """Silence the progress bars of transformers ("Loading weights") and the Hugging Face hub
+    (downloads): they write into CI logs; mmbench's own display shows the featurization."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+        pass
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    except ImportError:  # pragma: no cover
+        pass
+
+
 def load(model: str, device: str) -> Any:
     """The SentenceTransformer for ``model`` on ``device`` (bf16 on CUDA, eval mode)."""
     from sentence_transformers import SentenceTransformer
@@ -44,6 +61,7 @@ def load(model: str, device: str) -> Any:
     from mmbench_torch.batching import choose_dtype, configure_threads
 
     where = resolve_model(model)
+    quiet_progress_bars()
     try:
         net = SentenceTransformer(where, device=device)
     except Exception as exc:
