@@ -8,10 +8,12 @@ registering is reported (``mmbench plugins``) and left out, never fatal to the o
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib.metadata as md
 import inspect
 import os
+import sys
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -238,14 +240,16 @@ def load_catalog(disabled: Iterable[str] | None = None) -> Catalog:
             continue
         dist = ep.dist.name if ep.dist is not None else ""
         try:
-            module = ep.load()
+            with contextlib.redirect_stdout(sys.stderr):  # stdout is for mmbench's output
+                module = ep.load()
         except Exception as exc:
             err = (f"error importing {ep.value}: {type(exc).__name__}: {exc}; reinstall "
                    f"{dist or 'the distribution'} with its dependencies, or disable the plugin "
                    f"with MMBENCH_DISABLE_PLUGINS={ep.name}")
             catalog.broken.append(BrokenPlugin(ep.name, dist, err))
             continue
-        catalog.register_plugin(module, ep.name, dist)
+        with contextlib.redirect_stdout(sys.stderr):  # (plugins --json must stay JSON)
+            catalog.register_plugin(module, ep.name, dist)
     catalog.pm.check_pending()
     return catalog
 

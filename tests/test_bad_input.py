@@ -546,7 +546,7 @@ CASES = [
     Case("classifier-proba-nan", run_case(
         lambda: edit(BASE, 'name = "logreg"', 'name = "nan-rows"'),
         "classifier nan-rows (plugin broken-test-plugin)",
-        "predict_proba returned NaN or inf for 2 of 12 test rows (row 0, 5)",
+        "predict_proba returned NaN or inf for 2 of 12 rows (row 0, 5)",
         "3 cell(s) not recorded")),
     Case("fusion-proba-shape", run_case(
         lambda: edit(BASE, 'name = "concat"', 'name = "drops-a-class"'),
