@@ -178,12 +178,17 @@ def cmd_plugins(args: argparse.Namespace, console: Console) -> int:
     from .plugins import describe_plugins, get_catalog
 
     catalog = get_catalog()
+    if getattr(args, "markdown", False) or getattr(args, "name", None):
+        from .plugin_info import print_reference
+
+        return print_reference(catalog, args, console)
     if getattr(args, "json", False):
         import json
 
         sys.stdout.write(json.dumps(describe_plugins(catalog), indent=2) + "\n")
         return EXIT_OK
-    table = Table(title="registered plugins", header_style="bold")
+    table = Table(title="registered plugins", header_style="bold",
+                  caption="mmbench plugins NAME: a plugin's parameters and documentation")
     for col in ("kind", "name", "plugin", "distribution", "summary"):
         table.add_column(col)
     for kind, registry in catalog.registries.items():
@@ -285,10 +290,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help=ALL_HELP)
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("plugins", help="list registered plugins and broken ones")
+    p = sub.add_parser("plugins", help="list registered plugins and broken ones; NAME: one "
+                       "plugin's reference (docstring, parameters with types and defaults)")
+    p.add_argument("name", nargs="?", help="a registered name or alias: show its kind, "
+                   "level/modality, distribution, docstring and every parameter")
+    p.add_argument("--kind", choices=["dataset", "featurizer", "fusion", "classifier",
+                                      "executor"], help="with NAME: only this kind")
     p.add_argument("--json", action="store_true", help="machine-readable: plugins, their "
                    "distribution and version, the names of each kind they registered, broken "
-                   "plugins with their errors")
+                   "plugins with their errors; with NAME: that plugin's reference")
+    p.add_argument("--markdown", action="store_true", help="the reference of every registered "
+                   "plugin as Markdown (docs/reference.md is written by --markdown "
+                   "--distribution mmbench)")
+    p.add_argument("--distribution", action="append", metavar="DIST", help="with --markdown: "
+                   "only the plugins of this distribution (repeatable)")
     p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser("new-plugin", help="write a ready-to-install plugin package to start from")

@@ -33,7 +33,7 @@ def cells_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "cell_id": r["cell_id"],
             "dataset": r["dataset"]["label"],
             "featurizers": " + ".join(f"{m}:{lab}" for m, lab in sorted(feats.items())),
-            "fusion": r["fusion"]["name"] if r["level"] == "unimodal" else r["fusion"]["label"],
+            "fusion": r["fusion"]["name"] if r["level"] == "unimodal" else marked(r["fusion"]),
             "level": r["level"],
             "classifier": marked(r["classifier"]),
             "seed": r["seed"],

@@ -256,7 +256,9 @@ def load_catalog(disabled: Iterable[str] | None = None) -> Catalog:
 
 def describe_plugins(catalog: Catalog) -> dict[str, Any]:
     """What ``mmbench plugins --json`` prints: each plugin with its distribution, version and
-    the names it registered by kind; the broken plugins with their errors; the disabled ones."""
+    the names it registered by kind; every registered class's reference (as ``mmbench plugins
+    NAME --json``: docstring, kind facts, parameters); the broken plugins with their errors;
+    the disabled ones."""
     plugins = []
     for name, (dist, version) in sorted(catalog.distributions.items()):
         registered: dict[str, list[dict[str, Any]]] = {}
@@ -269,8 +271,11 @@ def describe_plugins(catalog: Catalog) -> dict[str, Any]:
                 registered[kind] = entries
         plugins.append({"name": name, "distribution": dist, "version": version,
                         "registered": registered})
+    from .reference import describe_entry
+
     return {
         "plugins": plugins,
+        "reference": [describe_entry(e) for r in catalog.registries.values() for e in r],
         "broken": [{"name": b.name, "distribution": b.distribution, "error": b.error,
                     "message": b.message} for b in catalog.broken],
         "disabled": list(catalog.disabled),
