@@ -26,6 +26,7 @@ def resolve_paths(values: Sequence[Any], base: Path, where: str) -> list[str]:
     URLs and empty cells refused (mmbench reads local files only), one line naming the row."""
     out = []
     root = os.path.abspath(base) + os.sep
+    isabs = (lambda v: v.startswith("/")) if os.sep == "/" else os.path.isabs
     for row, value in enumerate(values):
         if not isinstance(value, str) or not value.strip():
             raise UserError(f"{where}: row {row} has no image path ({value!r}): fill the cell "
@@ -34,7 +35,7 @@ def resolve_paths(values: Sequence[Any], base: Path, where: str) -> list[str]:
             raise UserError(f"{where}: row {row} is a URL ({value}); mmbench reads local image "
                             f"files only (it works offline): download the images and put their "
                             f"paths in the table")
-        out.append(value if os.path.isabs(value) else root + value)
+        out.append(value if isabs(value) else root + value)
     return out
 
 
@@ -60,7 +61,8 @@ def _identities(sources: Sequence[Source]) -> list[str | None]:
     """Each source's identity: ``path|size|mtime`` (None for a missing file; ``stat`` follows
     symlinks, so a changed target changes it) or the blake2b of its bytes. Serial: threads
     make these ``stat`` calls several times slower (measured)."""
-    absolute, isabs, stat = os.path.abspath, os.path.isabs, os.stat
+    absolute, stat = os.path.abspath, os.stat
+    isabs = (lambda v: v.startswith("/")) if os.sep == "/" else os.path.isabs
 
     def one(src: Source) -> str | None:
         if isinstance(src, bytes):
