@@ -267,7 +267,7 @@ def expand_proba(proba: np.ndarray, classes: Sequence[int], n_classes: int,
                  n_rows: int | None = None, who: str = "classifier") -> np.ndarray:
     """Place ``proba``'s columns (one per entry of ``classes``) into ``n_classes`` columns;
     a :class:`~mmbench.errors.PluginOutputError` when ``proba`` has another shape (or not
-    ``n_rows`` rows)."""
+    ``n_rows`` rows) or is not probabilities (NaN, negative, rows not summing to 1)."""
     classes = np.asarray(classes, dtype=int)
     proba = np.asarray(proba, dtype=np.float64)
     if proba.ndim != 2 or proba.shape[1] != len(classes) or (
@@ -277,6 +277,11 @@ def expand_proba(proba: np.ndarray, classes: Sequence[int], n_classes: int,
             f"{who}.predict_proba returned shape {proba.shape}; expected ({rows}, "
             f"{len(classes)}): one row per sample, one column per entry of classes_ "
             f"{classes.tolist()}")
+    from .probabilities import proba_problem  # (not at import: protocols stays the first)
+
+    problem = proba_problem(proba) if proba.size else None
+    if problem is not None:  # scores would be averaged by a decision-level fusion
+        raise PluginOutputError(f"{who}.{problem}")
     if len(classes) == n_classes and np.array_equal(classes, np.arange(n_classes)):
         return proba
     out = np.zeros((proba.shape[0], n_classes), dtype=np.float64)

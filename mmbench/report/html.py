@@ -296,6 +296,10 @@ def write_report(results_dir: Path | str, out: Path | str | None = None,
                  metric: str | None = None, include_all: bool = False) -> Path:
     """Render ``results_dir``'s report to ``out`` (default ``<results_dir>/report.html``) from
     its current cells (all with ``include_all``)."""
+    from ..writable import output_file
+
+    if out:  # checked before the work
+        out = output_file(out, "report")
     data = load_report_data(results_dir, metric, include_all)
     path = Path(out) if out else data.results_dir / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,16 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 
 class _Wrapped(ClassifierMixin, BaseEstimator):
-    """Fits ``[StandardScaler ->] self._make()``; exposes ``classes_`` and ``predict_proba``."""
+    """Fits ``[StandardScaler ->] self._make()``; exposes ``classes_`` and ``predict_proba``.
+
+    :param C: inverse regularization strength (> 0): smaller is stronger regularization.
+    :param max_iter: iteration limit of the solver.
+    :param class_weight: ``"balanced"`` weighs each class inversely to its frequency in the
+        training split; not set: every sample counts the same.
+    :param standardize: standardize each feature (training mean and standard deviation) first.
+    :param n_estimators: number of trees.
+    :param max_depth: maximum depth of a tree.
+    """
 
     standardize: bool
 
@@ -63,9 +72,10 @@ def _warm_from(previous: Any, model: Any, X: np.ndarray, y: np.ndarray) -> None:
 class LogReg(_Wrapped):
     """Multinomial logistic regression (scikit-learn, lbfgs) on standardized features.
 
-    ``warm_start = true`` makes a refit of a fitted instance (after ``set_params``) start
-    from its previous solution: tuning fits ``C`` along increasing values this way
-    (``path_params``)."""
+    :param warm_start: a refit of a fitted instance (after ``set_params``) starts from its
+        previous solution: tuning fits ``C`` along increasing values this way
+        (``path_params``).
+    """
 
     #: Parameters along which a warm-started refit is cheaper (see :mod:`mmbench.tuning`).
     path_params = ("C",)
@@ -123,7 +133,14 @@ class LinearSVM(_Wrapped):
 
 
 class RandomForest(_Wrapped):
-    """Random forest (scikit-learn); ``n_jobs`` cores (all in a serial run, one per worker)."""
+    """Random forest (scikit-learn); ``n_jobs`` cores (all in a serial run, one per worker).
+
+    :param max_depth: maximum depth of a tree; not set: grown until leaves are pure or hold
+        ``min_samples_leaf`` samples.
+    :param min_samples_leaf: fewest training samples a leaf may hold.
+    :param max_features: features tried at each split: ``"sqrt"``, ``"log2"``, or a share in
+        (0, 1] of the features.
+    """
 
     def __init__(self, *, n_estimators: int = 200, max_depth: int | None = None,
                  min_samples_leaf: int = 1, max_features: str | float = "sqrt",
@@ -149,7 +166,13 @@ class RandomForest(_Wrapped):
 
 
 class XGBoost(_Wrapped):
-    """Gradient-boosted trees (XGBoost, hist); ``n_jobs`` threads (-1: all cores)."""
+    """Gradient-boosted trees (XGBoost, hist); ``n_jobs`` threads (-1: all cores).
+
+    :param max_depth: maximum depth of a tree (0: no limit).
+    :param learning_rate: shrinkage of each tree's contribution, in (0, 1].
+    :param subsample: share of the training samples, in (0, 1], each tree is grown on.
+    :param colsample_bytree: share of the features, in (0, 1], each tree may use.
+    """
 
     def __init__(self, *, n_estimators: int = 200, max_depth: int = 6,
                  learning_rate: float = 0.1, subsample: float = 1.0,
