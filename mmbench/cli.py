@@ -25,6 +25,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
                 "gain_ci, p, n, fit_s, predict_s, mem, dims, robustness, cost (= fit_s,predict_s,"
                 "mem,dims); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
+PLUGINS_DIR_HELP = ("also load every plugin .py file in DIR (unpackaged plugins; each recorded "
+                    "with its file's sha256 as its version)")
 ALL_HELP = ("also the recorded cells the current suite no longer plans (it was edited since), "
             "marked 'not in the current suite'")
 
@@ -211,10 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", help=COLUMNS_HELP)
     p.add_argument("--wait", action="store_true", help="if another run is writing the same "
                    "results folder, wait for it to finish (default: refuse, exit code 2)")
+    p.add_argument("--plugins-dir", metavar="DIR", help=PLUGINS_DIR_HELP)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a suite and count its cells; runs nothing")
     p.add_argument("suite")
+    p.add_argument("--plugins-dir", metavar="DIR", help=PLUGINS_DIR_HELP)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("leaderboard", help="print the leaderboard of stored results")
@@ -253,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable: plugins, their "
                    "distribution and version, the names of each kind they registered, broken "
                    "plugins with their errors")
+    p.add_argument("--plugins-dir", metavar="DIR", help=PLUGINS_DIR_HELP)
     p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser("new-plugin", help="write a ready-to-install plugin package to start from")
@@ -283,6 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # one line per warning (each shown once), not Python's file:line and source line
     warnings.formatwarning = lambda message, *_: f"warning: {one_line(str(message))}\n"
     try:
+        if getattr(args, "plugins_dir", None):
+            from .localplugins import use_plugins_dir
+            from .plugins import get_catalog
+
+            use_plugins_dir(get_catalog(), args.plugins_dir)
         return func(args, console)
     except SuiteError as exc:
         if args.debug:

@@ -15,7 +15,7 @@ import numpy as np
 
 from mmbench.protocols import FusionBase, MakeClassifier, Views, expand_proba, missing_rows
 
-from .common import check_alpha, check_positive_int
+from .common import check_alpha, check_positive_int, check_seed
 
 
 class LateFusion(FusionBase):
@@ -166,7 +166,7 @@ class Stacking(LateFusion):
         if meta not in META:
             raise ValueError(f"meta must be one of {META}, got {meta!r}")
         self.meta = meta
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
 
     def _oof(self, views: Views, y: np.ndarray, make_classifier: MakeClassifier) -> np.ndarray:
         from sklearn.model_selection import StratifiedKFold
