@@ -1,4 +1,5 @@
-"""Caption leakage audit: do the captions simply spell out the label?
+"""Leakage audit: do the captions simply spell out the label? (And, in
+:mod:`mmbench.duplicates`: do identical images or texts sit on both sides of a split?)
 
 For each dataset with a text modality, once per run: the share of captions that contain their
 own class's name (or a synonym, or a plural), the share that contain any class's name, and the
@@ -14,6 +15,7 @@ Synonyms come from a small built-in list (CIFAR-10 classes), from the dataset ob
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -68,9 +70,13 @@ def class_terms(class_name: str, extra: Iterable[str] = ()) -> set[str]:
     return terms
 
 
-def _mentions(text: str, terms: set[str]) -> bool:
-    padded = " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
-    return any(f" {t} " in padded for t in terms)
+def _padded(text: str) -> str:
+    """``text`` as its lower-case words joined by single spaces, with a space either side."""
+    return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+
+
+def _names(padded: str, needles: Sequence[str]) -> bool:
+    return any(n in padded for n in needles)
 
 
 def dataset_synonyms(dataset: Any, meta: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -110,9 +116,12 @@ def class_mentions(texts: Sequence[str], y: np.ndarray, class_names: Sequence[st
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Per caption: does it name its own class, and does it name any class (boolean arrays)."""
     synonyms = synonyms or {}
-    terms = [class_terms(c, synonyms.get(c, ())) for c in class_names]
-    own = np.array([_mentions(t, terms[label]) for t, label in zip(texts, y)], dtype=bool)
-    any_class = np.array([any(_mentions(t, ts) for ts in terms) for t in texts], dtype=bool)
+    # each caption tokenized once (not once per class): linear in the captions, few passes
+    needles = [[f" {t} " for t in class_terms(c, synonyms.get(c, ()))] for c in class_names]
+    every = [n for ns in needles for n in ns]
+    padded = [_padded(t) for t in texts]
+    own = np.array([_names(p, needles[label]) for p, label in zip(padded, y)], dtype=bool)
+    any_class = np.array([_names(p, every) for p in padded], dtype=bool)
     return own, any_class
 
 
@@ -177,7 +186,35 @@ def store_audit(results_dir: Path, label: str, report: dict[str, Any]) -> None:
     atomic_write_bytes(Path(results_dir) / AUDIT_FILE, json.dumps(audits, indent=1).encode())
 
 
+def update_audit(results_dir: Path, label: str, data: Any, dataset: Any,
+                 splits: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Store the audit of one dataset variant: the captions' (once per fingerprint) and the
+    train/test duplicates of ``splits`` (name -> (train, test); once per set of splits)."""
+    from .duplicates import duplicate_audit
+
+    stored = load_audit(results_dir).get(label, {})
+    h = hashlib.sha256()
+    for name, (train, test) in sorted(splits.items()):
+        h.update(name.encode() + np.asarray(train, np.int64).tobytes() + b"|" +
+                 np.asarray(test, np.int64).tobytes())
+    key = h.hexdigest()[:16]
+    same_data = stored.get("fingerprint") == data.fingerprint
+    if same_data and stored.get("duplicates", {}).get("splits") == key:
+        return
+    report = dict(stored) if same_data else (audit_dataset(data, dataset)
+                                             or {"fingerprint": data.fingerprint})
+    report["duplicates"] = {"splits": key, "modalities": duplicate_audit(data, splits)}
+    store_audit(results_dir, label, report)
+
+
 def audit_lines(audits: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(level, "dataset [modality]: message") for every audited caption field."""
-    return [(a["level"], f"{label} [{m}]: {a['message']}")
-            for label, rep in audits.items() for m, a in rep.get("modalities", {}).items()]
+    """(level, "dataset [modality]: message") for every audited caption field, then
+    ("duplicates-" + level, ...) for every modality with train/test duplicates
+    (:mod:`mmbench.duplicates`)."""
+    lines = [(a["level"], f"{label} [{m}]: {a['message']}")
+             for label, rep in audits.items() for m, a in rep.get("modalities", {}).items()]
+    lines += [(f"duplicates-{a['level']}", f"{label} [{m}]: {a['message']}")
+              for label, rep in audits.items()
+              for m, a in rep.get("duplicates", {}).get("modalities", {}).items()
+              if a.get("level") != "none"]
+    return lines

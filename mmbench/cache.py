@@ -39,6 +39,24 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a new file gets from ``open`` under the current umask (0644 under 022): temp
+    files are created 0600 and would keep that after their rename."""
+    return 0o666 & ~_umask()
+
+
+def dir_mode() -> int:
+    """The mode a new folder gets from ``mkdir`` under the current umask (``mkdtemp``: 0700)."""
+    return 0o777 & ~_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder, flushed to disk, then
     renamed over ``path`` and the folder synced: ``path`` holds the old bytes or the new ones,
@@ -46,6 +64,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, file_mode())  # as a plain write would: the umask decides, not mkstemp
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -103,6 +122,7 @@ class FeatureCache:
         npy.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=npy.parent, prefix=f".{key}.", suffix=".npy")
         try:
+            os.fchmod(fd, file_mode())
             with os.fdopen(fd, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(array))
                 fh.flush()

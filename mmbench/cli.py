@@ -23,8 +23,10 @@ from .errors import SuiteError, UserError, is_disk_full
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, macro_f1, ci, gain, "
-                "gain_ci, p, n, fit_s, predict_s, mem, dims, robustness, cost (= fit_s,predict_s,"
-                "mem,dims); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
+                "gain_ci, p, n, fit_s, predict_s, score_s, robust_s, mem, dims, robustness, "
+                "log_loss, brier, ece, tuned, optimism, tune_s, cost "
+                "(= fit_s,predict_s,score_s,tune_s,mem,dims: mean seconds per cell), scores "
+                "(= log_loss,brier,ece); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
 PLUGINS_DIR_HELP = ("also load every plugin .py file in DIR (unpackaged plugins; each recorded "
                     "with its file's sha256 as its version)")
 ALL_HELP = ("also the recorded cells the current suite no longer plans (it was edited since), "
@@ -41,7 +43,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"{args.suite}: ok — {len(plan.cells)} cells planned "
         f"({len(suite.datasets)} dataset(s), {len(suite.seeds)} seed(s))",
-        highlight=False,
+        highlight=False, markup=False,
     )
     return EXIT_OK
 
@@ -52,8 +54,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .runner import run_suite
 
     parse_columns(args.columns)  # an unknown column fails before the run, not after
+    from .timeouts import check_timeout
+
     summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast,
-                        wait=getattr(args, "wait", False), **executor_choice(args))
+                        wait=getattr(args, "wait", False),
+                        cell_timeout=check_timeout(args.cell_timeout), **executor_choice(args))
     console.print(
         f"{summary.planned} cells planned, {summary.skipped} already recorded, "
         f"{summary.ran} run, {len(summary.failed)} failed; "
@@ -62,7 +67,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     )
     if summary.ran or summary.skipped:
         print_leaderboard(summary.results_dir, console, columns=args.columns)
-    console.print(f"results: {summary.results_dir}", highlight=False)
+    if summary.ran or summary.failed:
+        from .breakdown import table
+
+        console.print(table(summary.cost))
+    console.print(f"results: {summary.results_dir}", highlight=False, markup=False)
     _run_report(args, summary.results_dir, console)
     for cell, message in summary.failed:
         from .runner import describe
@@ -92,21 +101,22 @@ def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
 def _run_report(args: argparse.Namespace, results_dir: Path, console: Console) -> None:
     """After a run: write the report (``--report [PATH]``) or say how to make one."""
     if getattr(args, "report", None) is None:
-        console.print(f"report: mmbench report {results_dir} -o report.html", highlight=False)
+        console.print(f"report: mmbench report {results_dir} -o report.html", highlight=False,
+                      markup=False)
         return
     if not any((results_dir / "cells").glob("*.json")):
         return
     from .report import write_report
 
     path = write_report(results_dir, args.report or None)
-    console.print(f"report: {path}", highlight=False)
+    console.print(f"report: {path}", highlight=False, markup=False)
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from .report import write_report
 
     path = write_report(Path(args.results), args.output, args.metric, include_all=args.all)
-    console.print(f"report: {path}", highlight=False)
+    console.print(f"report: {path}", highlight=False, markup=False)
     return EXIT_OK
 
 
@@ -118,7 +128,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     if path is None:
         sys.stdout.write(text)
     else:
-        console.print(f"{args.format}: {path}", highlight=False)
+        console.print(f"{args.format}: {path}", highlight=False, markup=False)
     return EXIT_OK
 
 
@@ -131,7 +141,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         console.print("no configuration (dataset, featurizers, fusion, classifier) is present "
                       "in both runs", highlight=False)
         return EXIT_OK
-    table = Table(title=f"{args.results_b} − {args.results_a}: {metric}", header_style="bold")
+    table = Table(title=escape(f"{args.results_b} − {args.results_a}: {metric}"),
+                  header_style="bold")
     for col in ("dataset", "featurizers", "fusion", "classifier", "A", "B", "B − A",
                 "p (Holm)", "test"):
         table.add_column(col, justify="right" if col in {"A", "B", "B − A", "p (Holm)"} else
@@ -165,7 +176,8 @@ def cmd_plugins(args: argparse.Namespace, console: Console) -> int:
         for entry in registry:
             dist = f"{entry.distribution} {entry.version}".strip()
             extra = f" (aliases: {', '.join(entry.aliases)})" if entry.aliases else ""
-            table.add_row(kind, entry.name + extra, entry.plugin, dist, entry.summary)
+            table.add_row(*map(escape, (kind, entry.name + extra, entry.plugin, dist,
+                                        entry.summary or "")))
     console.print(table)
     for broken in catalog.broken:
         console.print(
@@ -180,7 +192,7 @@ def cmd_plugins(args: argparse.Namespace, console: Console) -> int:
                           highlight=False)
     if catalog.disabled:
         console.print(f"disabled by MMBENCH_DISABLE_PLUGINS: {', '.join(catalog.disabled)}",
-                      highlight=False)
+                      highlight=False, markup=False)
     return EXIT_OK
 
 
@@ -189,7 +201,7 @@ def cmd_new_plugin(args: argparse.Namespace, console: Console) -> int:
 
     folder = new_plugin(args.name, args.kind, Path(args.dir))
     console.print(f"wrote {folder}; next: pip install -e {folder} && pytest {folder}",
-                  highlight=False)
+                  highlight=False, markup=False)
     return EXIT_OK
 
 
@@ -211,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", nargs="?", const="", metavar="PATH",
                    help="write the HTML report at the end (default results/<suite>/report.html)")
     p.add_argument("--columns", help=COLUMNS_HELP)
+    p.add_argument("--cell-timeout", type=float, metavar="SECONDS", help="stop a cell running "
+                   "longer than this and record it as failed (overrides the suite's "
+                   "cell_timeout; enforced by worker processes: --n-jobs 2 or dask)")
     p.add_argument("--wait", action="store_true", help="if another run is writing the same "
                    "results folder, wait for it to finish (default: refuse, exit code 2)")
     p.add_argument("--plugins-dir", metavar="DIR", help=PLUGINS_DIR_HELP)

@@ -37,6 +37,12 @@ class PluginContractError(MmbenchError):
     """A registered class does not meet its kind's contract."""
 
 
+class DataError(UserError, ValueError):
+    """A dataset's samples disagree (a modality with another number of rows than the labels,
+    groups or a split of the wrong length): raised by :class:`~mmbench.protocols.MultimodalData`
+    (a ``ValueError`` too, as before)."""
+
+
 class DataMissingError(UserError):
     """Data that is needed is neither on disk nor downloadable."""
 

@@ -128,4 +128,5 @@ def run_remote(task: Any, train: Mapping[str, np.ndarray], y_train: np.ndarray,
     with threadpool_limits(limits=threads):
         return evaluate_cell(cell, dict(train), y_train, dict(test), y_test, task.n_classes,
                              catalog, task.device, getattr(task, "robust", None),
-                             getattr(task, "class_names", ()), threads=threads)
+                             getattr(task, "class_names", ()), threads=threads,
+                             groups=getattr(task, "groups_train", None))

@@ -4,6 +4,7 @@ Markdown and LaTeX tables ready for a paper (mean ± sd, gain with significance 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -50,7 +51,9 @@ def to_markdown(summary: pd.DataFrame, metric: str) -> str:
     numeric = {m.replace("_", " ") for m in SCALAR_METRICS} | {"n"}
 
     def esc(text: str) -> str:
-        return str(text).replace("|", "\\|").replace("*", "\\*")
+        """Plain text in a cell: Markdown marks escaped, HTML as entities (no tags pass)."""
+        text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return re.sub(r"([\\`*\[\]|])", r"\\\1", text)
 
     head = "| " + " | ".join(esc(c) for c in table.columns) + " |"
     rule = "| " + " | ".join("---:" if c in numeric or c.startswith("gain") else "---"

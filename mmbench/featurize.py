@@ -9,6 +9,7 @@ does (TF-IDF) is fitted on each training split and cached per split.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -18,7 +19,9 @@ import numpy as np
 
 from .cache import FeatureCache
 from .errors import MmbenchError, PluginOutputError
+from .modalities import featurizer_modality
 from .plan import Variant
+from .progress import activity
 from .protocols import MultimodalData
 from .readonly import freeze, guard, plugin_input
 from .registry import CONTEXT_PARAMS, Entry, build
@@ -95,7 +98,7 @@ def run_job(job: FeaturizeJob, catalog: Any = None) -> list[np.ndarray]:
         catalog = get_catalog()
     entry = catalog["featurizer"].get(job.variant.name)
 
-    modality = getattr(entry.cls, "modality", "")
+    modality = featurizer_modality(entry, job.variant.kwargs)
     names = ([f"the {modality} samples of the {p} split" for p in ("training", "test")]
              if job.fit_on is not None and len(job.parts) == 2
              else [f"the {modality} samples"] * len(job.parts))
@@ -129,8 +132,10 @@ class FeatureProvider:
     featurizes on its workers); the cache stays in this process either way."""
 
     def __init__(self, cache: FeatureCache, catalog: Any, context: Mapping[str, Any],
-                 remote: Callable[[FeaturizeJob], list[np.ndarray]] | None = None) -> None:
+                 remote: Callable[[FeaturizeJob], list[np.ndarray]] | None = None,
+                 cost: Any = None) -> None:
         self.cache = cache
+        self.cost = cost  # a mmbench.breakdown.Breakdown, or None
         self.catalog = catalog
         self.context = dict(context)
         self.run_job = remote or partial(run_job, catalog=catalog)
@@ -149,18 +154,30 @@ class FeatureProvider:
             "plugin": entry.distribution,
         }
 
-    def _compute(self, key: str, fn: Any, meta: dict[str, Any]) -> np.ndarray:
+    def _compute(self, key: str, fn: Any, meta: dict[str, Any], label: str = "") -> np.ndarray:
         """The matrix for ``key``: from this run's memo, else the verified cache, else ``fn()``
         (so a matrix used by many cells is read and checksummed once per run)."""
         if key in self._memo:
             return self._memo[key]
+        t0 = time.perf_counter()
         x = self.cache.get(key)
+        t1 = time.perf_counter()
         if x is None:
-            x = fn()
+            with activity(f"featurizing {label or meta.get('featurizer')}"):
+                x = fn()
+            t2 = time.perf_counter()
             self.cache.put(key, x, meta)
             self.computed += 1
+            self._spent(f"featurizing {label or meta.get('featurizer')}", t2 - t0)
+            self._spent("writing the feature cache", time.perf_counter() - t2)
+        else:
+            self._spent("reading cached features", t1 - t0)
         self._memo[key] = freeze(x)  # shared by every cell of the run: nobody writes into it
         return x
+
+    def _spent(self, phase: str, seconds: float) -> None:
+        if self.cost is not None:
+            self.cost.add(phase, seconds)
 
     def features(
         self,
@@ -171,7 +188,7 @@ class FeatureProvider:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(train features, test features) for ``variant`` on this split of ``data``."""
         entry = self._entry(variant)
-        modality = entry.cls.modality
+        modality = featurizer_modality(entry, variant.kwargs)
         samples = data.modalities[modality]
         base = self._base_key(data, variant, entry)
         who = (f"featurizer {variant.label} (plugin {entry.plugin}) on {len(samples)} {modality} "
@@ -180,7 +197,7 @@ class FeatureProvider:
         if not entry.cls.fits_on_train:
             job = FeaturizeJob(variant, self.context, None, (samples,), who)
             x = self._compute(FeatureCache.key(**base, scope="all"),
-                              lambda: self.run_job(job)[0], base)
+                              lambda: self.run_job(job)[0], base, variant.label)
             return np.asarray(x[train]), np.asarray(x[test])
 
         split = index_digest(train, test)
@@ -195,7 +212,9 @@ class FeatureProvider:
                 return both[i]
             return go
 
-        xtr = self._compute(FeatureCache.key(**base, split=split, part="train"), part(0), base)
-        xte = self._compute(FeatureCache.key(**base, split=split, part="test"), part(1), base)
+        xtr = self._compute(FeatureCache.key(**base, split=split, part="train"), part(0), base,
+                            variant.label)
+        xte = self._compute(FeatureCache.key(**base, split=split, part="test"), part(1), base,
+                            variant.label)
         return np.asarray(xtr), np.asarray(xte)
 

@@ -61,8 +61,9 @@ def mmbench_register_classifiers(register: Register) -> None:
 def mmbench_register_executors(register: Register) -> None:
     """Register executors: classes that run a suite's cells (locally, on a cluster...).
 
-    An executor has ``run(tasks, on_done)``: it evaluates each :class:`~mmbench.runner.CellTask`
-    (``mmbench.executors.run_remote`` in another process) and calls ``on_done(task, outcome)``
+    Executors are written against :mod:`mmbench.executor_api` (their contract: import from it
+    only). An executor has ``run(tasks, on_done)``: it evaluates each ``CellTask``
+    (``run_remote`` in another process) and calls ``on_done(task, outcome)``
     in the calling process as each finishes. Optional: ``remote = True`` (cells run where only
     installed plugins exist), ``prepare()`` (connect and check before the run), ``close()``
     (after it), and ``featurizes = True`` with ``run_featurize(job) -> list[ndarray]`` to

@@ -22,7 +22,7 @@ from typing import Any
 
 #: mmbench's own part of every result: bump it when a change in mmbench (the splits, the
 #: metrics, the statistics stored in records) changes what a cell records.
-EVALUATION_VERSION = "1"
+EVALUATION_VERSION = "2"  # 2: proper scores (log loss, Brier, ECE) in every record
 
 
 def cell_inputs(cell: Any, catalog: Any, fingerprint: str | None) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from rich.table import Table
 from .metrics import SCALAR_METRICS
 from .protocols import LEVELS
 from .gain_stats import extra_columns, summarize_with_stats
+from .scoring import PROPER_SCORES
+from .selection import cell_columns, row_columns
 from .stored import StoredResults, load_results
 
 ROW_KEYS = ["dataset", "featurizers", "fusion", "level", "classifier"]
@@ -40,6 +42,7 @@ def cells_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             **{m: r["metrics"][m] for m in SCALAR_METRICS},
             **{k: v for k, v in r.get("timings", {}).items()},
             **extra_columns(r),
+            **cell_columns(r),
         }
         rows.append(row)
     return pd.DataFrame(rows)
@@ -83,7 +86,8 @@ def summarize(df: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     if df.empty:
         return df
     df = add_gain(df, metric)
-    value_cols = [*SCALAR_METRICS, "gain", "fit_s", "predict_s"]
+    value_cols = [*SCALAR_METRICS, "gain", "fit_s", "predict_s", "score_s", "robust_s",
+                  "tune_s", *PROPER_SCORES]
     value_cols = [c for c in value_cols if c in df.columns]
     grouped = df.groupby(ROW_KEYS, sort=False, dropna=False)
     out = grouped[value_cols].mean()
@@ -91,7 +95,7 @@ def summarize(df: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     for col in SCALAR_METRICS:
         out[f"{col}_std"] = std[col]
     out["n"] = grouped.size()
-    out = out.reset_index()
+    out = out.reset_index().merge(row_columns(df, metric, ROW_KEYS), on=ROW_KEYS, how="left")
     out["level_order"] = out["level"].map({lv: i for i, lv in enumerate(LEVELS)})
     return out.sort_values([metric, "level_order"], ascending=[False, True]).reset_index(
         drop=True
@@ -128,16 +132,21 @@ def _pm(mean: float, std: float, n: int) -> str:
     return f"{mean:.4f} ± {std:.4f}" if n > 1 else f"{mean:.4f}"
 
 
-#: Columns ``--columns`` can choose (``cost`` = fit_s,predict_s,mem,dims; ``robustness`` = one
+#: Columns ``--columns`` can choose (``cost`` = fit_s,predict_s,score_s,mem,dims; ``robustness`` = one
 #: column per corruption with the headline metric's relative robustness).
 COLUMNS = ("accuracy", "macro_recall", "macro_f1", "ci", "gain", "gain_ci", "p", "n",
-           "fit_s", "predict_s", "mem", "dims", "robustness")
+           "fit_s", "predict_s", "score_s", "robust_s", "mem", "dims", "robustness",
+           *PROPER_SCORES, "tuned", "optimism", "tune_s")
 DEFAULT_COLUMNS = ("accuracy", "macro_recall", "macro_f1", "ci", "gain", "gain_ci", "p", "n",
                    "robustness")
-ALIASES = {"cost": ("fit_s", "predict_s", "mem", "dims")}
+ALIASES = {"cost": ("fit_s", "predict_s", "score_s", "tune_s", "mem", "dims"),
+           "scores": PROPER_SCORES}
 HEADERS = {"accuracy": "accuracy", "macro_recall": "macro recall", "macro_f1": "macro F1",
            "p": "p (Holm)", "n": "n", "fit_s": "fit s", "predict_s": "predict s",
-           "mem": "fit MiB", "dims": "dims"}
+           "score_s": "score s", "robust_s": "robust s",
+           "mem": "fit MiB", "dims": "dims", "log_loss": "log loss", "brier": "Brier",
+           "ece": "ECE (15 bins)", "tuned": "tuned (inner split)",
+           "optimism": "optimism", "tune_s": "tune s"}
 
 
 def parse_columns(spec: str | None) -> tuple[str, ...]:
@@ -179,8 +188,14 @@ def _cell_text(key: str, row: pd.Series, metric: str) -> str:
         return _num(row.get("p_holm"), "{:.3g}")
     if key == "n":
         return str(n)
-    if key in ("fit_s", "predict_s"):
+    if key in ("fit_s", "predict_s", "score_s", "robust_s", "tune_s"):
         return _num(row.get(key), "{:.3f}")
+    if key in PROPER_SCORES:
+        return _num(row.get(key), "{:.4f}")
+    if key == "tuned":
+        return escape(str(row.get("tuned") or ""))
+    if key == "optimism":
+        return _num(row.get("optimism"), "{:+.4f}")
     if key == "mem":
         return _num(row.get("fit_peak_rss_mb"), "{:.1f}")
     if key == "dims":
@@ -207,17 +222,18 @@ def render(summary: pd.DataFrame, metric: str, title: str = "leaderboard",
     if show_dataset:
         table.add_column("dataset")
     for col in (*modalities, "fusion", "level", "classifier"):
-        table.add_column(col)
+        table.add_column(escape(col))
     for key in keys:
         header = {"ci": f"95% CI ({metric})", "gain": f"gain ({metric})",
                   "gain_ci": "gain 95% CI"}.get(key) or HEADERS.get(key) or (
             f"robust {key[4:]}" if key.startswith("rob:") else key)
-        table.add_column(header, justify="right")
+        table.add_column(escape(header), justify="right")
     for i, row in summary.iterrows():
         feats = _feats(row["featurizers"])
         cells = [str(i + 1)] + ([row["dataset"]] if show_dataset else [])
         cells += [feats.get(m, "") for m in modalities]
         cells += [row["fusion"], row["level"], row["classifier"]]
+        cells = [escape(str(c)) for c in cells]  # labels are plain text, never rich markup
         cells += [_cell_text(k, row, metric) for k in keys]
         table.add_row(*cells, style=LEVEL_STYLE.get(row["level"], ""))
     return table
@@ -233,7 +249,7 @@ def print_leaderboard(results_dir: Path, console: Console, metric: str | None = 
     from .audit import audit_lines, load_audit
 
     summary, metric, stored = load_board(results_dir, metric, include_all)
-    console.print(render(summary, metric, title=f"{results_dir.name} — sorted by {metric}",
+    console.print(render(summary, metric, title=escape(f"{results_dir.name} — sorted by {metric}"),
                          columns=parse_columns(columns)))
     if "significant" in summary and (summary["level"] != "unimodal").any():
         console.print(f"ci: mean over seeds of per-cell 95% bootstrap intervals; * = fusion vs "
@@ -243,9 +259,17 @@ def print_leaderboard(results_dir: Path, console: Console, metric: str | None = 
     datasets = {r["dataset"]["label"] for r in stored.ok.values()}
     audits = {k: v for k, v in load_audit(results_dir).items() if k in datasets}
     for level, line in audit_lines(audits):
-        style = {"leak": "bold red", "partial": "yellow"}.get(level, "dim")
-        prefix = {"leak": "WARNING caption leakage: ", "partial": "note: "}.get(level, "audit: ")
+        style = {"leak": "bold red", "partial": "yellow", "duplicates-leak": "bold red",
+                 "duplicates-partial": "yellow"}.get(level, "dim")
+        prefix = {"leak": "WARNING caption leakage: ", "partial": "note: ",
+                  "duplicates-leak": "WARNING train/test duplicates: ",
+                  "duplicates-partial": "note: train/test duplicates: "}.get(level, "audit: ")
         console.print(f"[{style}]{escape(prefix + line)}[/]", highlight=False)
+    keys = parse_columns(columns)
+    if "optimism" in keys and summary.get("optimism", pd.Series(dtype=float)).notna().any():
+        console.print("optimism: the best candidate read off the test split (mean over seeds) "
+                      "minus the row's score, its value chosen on the inner split",
+                      highlight=False)
     for note in [*suite_notes(stored.manifest, metric), *stored.notes()]:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 

@@ -53,9 +53,15 @@ def unpaired(catalog: Catalog, loaded: LoadedSuite, classifiers: list[Variant],
 class Restrictions:
     """The ``only`` tables of a suite's fusion and classifier entries, names resolved."""
 
-    def __init__(self, loaded: LoadedSuite, catalog: Catalog, problems: list[str]) -> None:
+    def __init__(self, loaded: LoadedSuite, catalog: Catalog, problems: list[str],
+                 entries: Mapping[Variant, int] | None = None) -> None:
         self.by_kind: dict[str, dict[str, dict[str, set[str]]]] = {"fusion": {},
                                                                       "classifier": {}}
+        #: variant -> index of the suite entry it came from: two entries of one plugin (say a
+        #: calibrated and a plain late-mean) keep their own ``only`` tables
+        self.entries = dict(entries or {})
+        self.by_entry: dict[str, dict[int, dict[str, set[str]]]] = {"fusion": {},
+                                                                       "classifier": {}}
         suite = loaded.suite
         present = {
             "featurizer": self._names(catalog, "featurizer", suite.featurizers),
@@ -71,6 +77,7 @@ class Restrictions:
                 name = self._canonical(catalog, kind, spec.name)
                 if name is not None:
                     self.by_kind[kind][name] = rules
+                    self.by_entry[kind][i] = rules
 
     @staticmethod
     def _canonical(catalog: Catalog, kind: str, name: str) -> str | None:
@@ -111,8 +118,11 @@ class Restrictions:
         """Whether every ``only`` table that applies lets this combination through."""
         parts = {"fusion": {fusion.name}, "classifier": {classifier.name},
                  "featurizer": {f.name for f in featurizers.values()}}
-        for kind, name in (("fusion", fusion.name), ("classifier", classifier.name)):
-            for other, allowed in self.by_kind[kind].get(name, {}).items():
+        for kind, variant in (("fusion", fusion), ("classifier", classifier)):
+            entry = self.entries.get(variant)
+            rules = (self.by_entry[kind].get(entry, {}) if entry is not None
+                     else self.by_kind[kind].get(variant.name, {}))
+            for other, allowed in rules.items():
                 if not parts[other] <= allowed:
                     return False
         return True

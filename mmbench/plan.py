@@ -13,11 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .errors import MmbenchError, SuiteError, UserError
+from .modalities import dataset_kind, modality_problem
 from .pairing import Restrictions, accepts, unpaired
 from .plugins import Catalog
 from .registry import CONTEXT_PARAMS, build
 from .suite import LoadedSuite, PluginSpec, expand_params
+from .tuning_spec import CALIBRATE, calibrate_problem, entry_grid, uses_inner
 
 
 def canonical(obj: Any) -> str:
@@ -36,26 +40,47 @@ class Variant:
     kind: str
     name: str
     params: tuple[tuple[str, Any], ...] = ()
+    #: candidates chosen per cell on the inner split (see :mod:`.tuning_spec`), frozen
+    tune: tuple[tuple[str, Any], ...] = ()
+    #: the grid came from a sweep with ``select = "validation"`` (its test oracle is recorded)
+    select: bool = False
 
     @classmethod
-    def of(cls, kind: str, name: str, params: Mapping[str, Any]) -> Variant:
-        return cls(kind, name, tuple(sorted((k, _freeze(v)) for k, v in params.items())))
+    def of(cls, kind: str, name: str, params: Mapping[str, Any],
+           tune: Mapping[str, Any] | None = None, select: bool = False) -> Variant:
+        return cls(kind, name, tuple(sorted((k, _freeze(v)) for k, v in params.items())),
+                   tuple(sorted((k, _freeze(v)) for k, v in (tune or {}).items())), select)
 
     @property
     def kwargs(self) -> dict[str, Any]:
         return {k: _thaw(v) for k, v in self.params}
 
     @property
+    def grid(self) -> dict[str, list[Any]]:
+        """The tuned parameters and their candidates (empty when nothing is tuned)."""
+        return {k: _thaw(v) for k, v in self.tune}
+
+    def with_params(self, chosen: Mapping[str, Any]) -> Variant:
+        """This variant with ``chosen`` fixed (no longer tuned)."""
+        return Variant.of(self.kind, self.name, {**self.kwargs, **chosen})
+
+    @property
     def label(self) -> str:
-        """``logreg(C=0.1)``, or just ``logreg`` without params."""
-        if not self.params:
-            return self.name
-        inner = ", ".join(f"{k}={_thaw(v)!r}" if isinstance(v, str) else f"{k}={_thaw(v)}"
-                          for k, v in self.params)
-        return f"{self.name}({inner})"
+        """``logreg(C=0.1)``, ``logreg(tuned: C)``, or just ``logreg`` without params."""
+        parts = [f"{k}={_thaw(v)!r}" if isinstance(v, str) else f"{k}={_thaw(v)}"
+                 for k, v in self.params]
+        if self.tune:
+            word = "selected" if self.select else "tuned"
+            parts.append(f"{word}: {', '.join(k for k, _ in self.tune)}")
+        return f"{self.name}({', '.join(parts)})" if parts else self.name
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "params": self.kwargs}
+        out: dict[str, Any] = {"name": self.name, "params": self.kwargs}
+        if self.tune:
+            out["tune"] = self.grid
+        if self.select:
+            out["select"] = "validation"
+        return out
 
 
 def _freeze(value: Any) -> Any:
@@ -130,6 +155,11 @@ def _variants(
         problems.append(f"{where}: {exc}{hint}")
         return []
     accepted = entry.params
+    if kind in ("fusion", "classifier") and CALIBRATE in spec.params and (
+            CALIBRATE not in accepted):
+        problems.append(f"{loaded.locate((*loc, 'params', CALIBRATE))}: "
+                        f"{calibrate_problem(kind, entry, catalog)}")
+        return []
     wrong = [p for p in spec.params if p not in accepted]
     if wrong:
         valid = ", ".join(p for p in accepted if p not in CONTEXT_PARAMS) or "none"
@@ -148,14 +178,20 @@ def _variants(
                 f"(an empty list as the value itself is written [[]])"
             )
         return []
+    sweep, tune, select = dict(spec.params), {}, False
+    if kind in ("fusion", "classifier"):
+        got = entry_grid(kind, entry, spec, loc, loaded, catalog, problems)
+        if got is None:
+            return []
+        sweep, tune, select = got
     out = []
-    for params in expand_params(spec.params):
+    for params in expand_params(sweep):
         try:
             instance = build(entry, params)
         except UserError as exc:
             problems.append(f"{where}: {exc}")
             continue
-        out.append((Variant.of(kind, entry.name, params), instance))
+        out.append((Variant.of(kind, entry.name, params, tune, select), instance))
     return out
 
 
@@ -168,7 +204,7 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
     datasets = []
     for i, spec in enumerate(suite.datasets):
         for variant, inst in _variants("dataset", spec, ("datasets", i), catalog, problems, loaded):
-            datasets.append((variant, inst, spec))
+            datasets.append((variant, inst, spec, i))
     featurizers = []
     featurizers_ok = True  # False: a featurizer entry is broken (already a problem)
     for i, spec in enumerate(suite.featurizers):
@@ -180,32 +216,42 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
     for i, fspec in enumerate(suite.fusions):
         for variant, inst in _variants("fusion", fspec, ("fusions", i), catalog, problems, loaded):
             fusions.append((variant, inst, fspec, i))
-    classifiers = [
-        v
-        for i, spec in enumerate(suite.classifiers)
-        for v, _ in _variants("classifier", spec, ("classifiers", i), catalog, problems, loaded)
-    ]
-    only = Restrictions(loaded, catalog, problems)
+    classifiers = []
+    entries: dict[Variant, int] = {v: i for v, _, _, i in fusions}  # variant -> its entry
+    for i, spec in enumerate(suite.classifiers):
+        for v, _ in _variants("classifier", spec, ("classifiers", i), catalog, problems, loaded):
+            classifiers.append(v)
+            entries[v] = i
+    only = Restrictions(loaded, catalog, problems, entries)
 
     cells: list[Cell] = []
     options = cell_options(suite)
-    for dvariant, dataset, dspec in datasets:
+    for dvariant, dataset, dspec, di in datasets:
         available = tuple(dataset.modalities)
         by_modality: dict[str, list[Variant]] = {}
         dims: dict[tuple[str, Variant], int | None] = {}
+        kinds = {m: dataset_kind(dataset, m) for m in available}
         for fvariant, finst, i in featurizers:
-            if finst.modality not in available:
-                problems.append(
-                    f"{loaded.locate(('featurizers', i))}: featurizer {fvariant.name!r} reads "
-                    f"modality {finst.modality!r}, which dataset {dvariant.name!r} does not have "
-                    f"(it has {', '.join(available)})"
-                )
+            problem = modality_problem(fvariant.name, type(finst), finst.modality,
+                                       dvariant.name, kinds)
+            if problem:
+                where = ('featurizers', i, 'params', 'modality') if (
+                    'modality' in dict(fvariant.params)) else ('featurizers', i)
+                problems.append(f"{loaded.locate(where)}: {problem}")
                 continue
             by_modality.setdefault(finst.modality, []).append(fvariant)
             dims[(finst.modality, fvariant)] = getattr(finst, "output_dim", None)
         mods = sorted(by_modality)
-        split = tuple(sorted(dspec.split.model_dump().items()))
-        folds = range(dspec.split.k) if dspec.split.method == "kfold" else range(1)
+        split = dspec.split.identity()
+        problem = split_problem(dataset, dict(split), suite.seeds)
+        if problem:
+            from .splits import split_label
+
+            where = ("datasets", di, "split") if "split" in dspec.model_fields_set else (
+                "datasets", di)
+            problems.append(f"{loaded.locate(where)}: dataset {dvariant.label}, split "
+                            f"{split_label(split)}: {problem}")
+        folds = range(dspec.split.folds)
         strategies: list[tuple[Variant, str, tuple[str, ...]]] = [
             (Variant.of("fusion", "unimodal", {"modality": m}), "unimodal", (m,)) for m in mods
         ]
@@ -245,7 +291,9 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
                         continue
                     cells.append(
                         Cell(dvariant, split, seed, fold, tuple(zip(wanted, combo)),
-                             strategy, level, clf, options)
+                             strategy, level, clf,
+                             inner_options(suite, options) if uses_inner(strategy, clf)
+                             else options)
                     )
     problems = problems or unpaired(catalog, loaded, classifiers, cells)
     if not problems and not cells:
@@ -255,6 +303,36 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
         raise SuiteError(str(loaded.path), list(dict.fromkeys(problems)))
     unique = list({c.cell_id: c for c in cells}.values())
     return Plan(loaded, unique)
+
+
+def inner_options(suite: Any, options: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...]:
+    """``options`` plus what a cell that tunes or calibrates also depends on: the suite's
+    inner split and the metric candidates are chosen by (its headline)."""
+    from .suite import InnerSpec
+
+    inner = (suite.inner or InnerSpec()).model_dump()
+    extra = {"inner": inner, "select_by": suite.headline}
+    return tuple(sorted((*options, *((k, _freeze(v)) for k, v in extra.items()))))
+
+
+def split_problem(dataset: Any, split: dict[str, Any], seeds: list[int]) -> str | None:
+    """Why ``split`` cannot work on a dataset that states its class sizes before loading (an
+    optional ``class_counts() -> {class name: samples}``); None when it can or is not known
+    until the data is loaded (then the runner checks it, before featurizing)."""
+    counts = getattr(dataset, "class_counts", None)
+    if not callable(counts) or split.get("method") == "predefined":
+        return None
+    from .splits import SplitError, check_splits
+
+    sizes = dict(counts() or {})
+    if not sizes:
+        return None
+    y = np.repeat(np.arange(len(sizes)), list(sizes.values()))
+    try:
+        check_splits(y, list(sizes), split, seeds)
+    except SplitError as exc:
+        return str(exc)
+    return None
 
 
 def cell_options(suite: Any) -> tuple[tuple[str, Any], ...]:

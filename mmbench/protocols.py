@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import PluginOutputError
+from .errors import DataError, PluginOutputError
 
 #: Modality names used by the built-in plugins. Others are allowed (any string).
 IMAGE = "image"
@@ -73,16 +73,16 @@ class MultimodalData:
         n = len(self.y)
         for name, samples in self.modalities.items():
             if len(samples) != n:
-                raise ValueError(
-                    f"modality {name!r} has {len(samples)} samples but there are {n} labels"
-                )
+                raise DataError(
+                    f"modality {name!r} has {len(samples)} samples but there are {n} labels: "
+                    f"every modality needs one sample per row")
         for what in ("groups", "predefined_test"):
             value = getattr(self, what)
             if value is not None and len(value) != n:
-                raise ValueError(f"{what} has {len(value)} entries but there are {n} labels")
+                raise DataError(f"{what} has {len(value)} entries but there are {n} labels")
         for name, kind in self.kinds.items():
             if kind not in KINDS:
-                raise ValueError(f"modality {name!r} has kind {kind!r}; use one of {KINDS}")
+                raise DataError(f"modality {name!r} has kind {kind!r}; use one of {KINDS}")
 
     def __len__(self) -> int:
         return len(self.y)
@@ -105,6 +105,17 @@ class MultimodalData:
         pick = (lambda a: None if a is None else np.asarray(a)[index])
         return MultimodalData(mods, self.y[index], self.class_names, self.fingerprint, self.meta,
                               dict(self.kinds), pick(self.groups), pick(self.predefined_test))
+
+
+def modality_param(value: Any, default: str) -> str:
+    """A featurizer's ``modality`` parameter checked: a non-empty name (None: ``default``).
+    Generic featurizers take one so a suite can point them at any modality of their kind
+    (``tfidf`` with ``modality = "title"``); they store it as the instance's ``modality``."""
+    if value is None:
+        return default
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"modality must be a modality name such as {default!r}, got {value!r}")
+    return value
 
 
 def kind_of(samples: ModalityData) -> str:
@@ -135,6 +146,11 @@ class Featurizer(Protocol):
     not). When it is False the runner featurizes all samples once and reuses the matrix for
     every split; when True it calls ``fit`` on each training split and caches per split.
     ``version`` is part of the cache key: bump it whenever the features change.
+
+    ``modality`` may be an instance attribute set from a ``modality`` parameter (see
+    :func:`modality_param`): the generic featurizers read any modality of their kind, named by
+    the suite. The optional class attribute ``kind`` (one of :data:`KINDS`) says which kind of
+    modality the featurizer takes; the suite is refused when the modality is of another kind.
 
     Optional: ``output_dim`` (D, when known before running) and ``memory_estimate(samples)
     -> {part: bytes}`` (peak memory beyond the output matrix, e.g. one batch's activations);

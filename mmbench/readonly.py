@@ -52,11 +52,14 @@ def freeze_data(data: Any) -> Any:
 
 def plugin_input(value: Any) -> Any:
     """What a plugin gets for ``value``: an array as a read-only view of itself (frozen too,
-    so the view cannot be made writeable again), a list as a copy, anything else as is."""
+    so the view cannot be made writeable again), a list or a table (``DataFrame``) as a copy,
+    anything else as is."""
     if isinstance(value, np.ndarray):
         return freeze(value).view()
     if isinstance(value, list):
         return list(value)
+    if hasattr(value, "iloc") and hasattr(value, "copy"):  # a table (pandas): its own copy
+        return value.copy()
     return value
 
 

@@ -40,6 +40,10 @@ class _Metrics(BaseModel):
     per_class_recall: list[float] | None = None
     confusion: list[list[int]] | None = None
     ci: dict[str, Any] = {}
+    log_loss: float | None = None
+    brier: float | None = None
+    ece: float | None = None
+    reliability: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _shapes(self) -> _Metrics:

@@ -15,8 +15,10 @@ KINDS = ("dataset", "featurizer", "fusion", "classifier", "executor")
 
 #: Parameters the runner fills in itself when a plugin's ``__init__`` accepts them and the
 #: suite does not set them: the cell's seed, the suite's device, the dataset's class names and
-#: the threads a cell may use when an executor runs cells side by side (``n_jobs``).
-CONTEXT_PARAMS = ("random_state", "device", "class_names", "n_jobs")
+#: the threads a cell may use when an executor runs cells side by side (``n_jobs``), and the
+#: inner split of the training split (``inner_cv``, a scikit-learn splitter: see
+#: :class:`mmbench.tuning.InnerSplit`), for cells that tune or calibrate.
+CONTEXT_PARAMS = ("random_state", "device", "class_names", "n_jobs", "inner_cv")
 
 
 @dataclass(frozen=True)

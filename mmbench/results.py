@@ -22,7 +22,6 @@ import platform
 import re
 import shutil
 import socket
-import subprocess
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ import numpy as np
 
 from .cache import atomic_write_bytes, fsync_dir
 from .errors import UserError
+from .gitsha import git_sha  # noqa: F401  (re-exported: the runner records it)
 from .records import predictions_problem, record_problem
 
 #: The file that makes a folder an mmbench results store.
@@ -40,18 +40,6 @@ MARKER = "mmbench-store.json"
 #: A cell id (see :attr:`mmbench.plan.Cell.cell_id`) and the random part of a temp file name.
 CELL_ID = "[0-9a-f]{20}"
 TEMP = r"[a-z0-9_]{8}\.tmp"
-
-
-def git_sha(cwd: Path | None = None) -> str:
-    """The current commit (with ``-dirty`` when the tree has changes), or "" outside git."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                             text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=cwd, capture_output=True, text=True, timeout=5).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def machine() -> dict[str, Any]:

@@ -1,13 +1,19 @@
 """Robustness sweeps: corrupt the test inputs at several levels and score a cell's fitted fusion.
 
-Corruptions (the suite's ``[robustness]`` section gives each one's levels):
+Corruptions (the suite's ``[robustness]`` section gives each one's levels) apply by the
+modality's kind (``MultimodalData.kind``), not its name: ``text_*`` to every text modality a cell
+uses (``text``, ``title``, ``question``...), ``image_*`` to every image modality, ``numeric_*``
+to every tabular one; each modality not named after its kind gets its own random stream.
 
-- ``text_missing`` / ``image_missing``: a share of test samples lose the modality; their rows in
-  that view are all NaN (the missing-modality convention of :mod:`mmbench.protocols`).
+- ``text_missing`` / ``image_missing`` / ``numeric_missing``: a share of test samples lose the
+  modality; their rows in that view are all NaN (the missing-modality convention of
+  :mod:`mmbench.protocols`).
 - ``text_dropout``: each word of each caption is dropped with probability ``level``.
 - ``text_swap``: a share of test samples get another test sample's caption.
 - ``image_noise``: additive Gaussian noise, std ``level`` in pixel units (0-255), clipped.
 - ``image_blur``: Gaussian blur with sigma ``level`` pixels.
+- ``numeric_noise``: additive Gaussian noise on every numeric column, std ``level`` times that
+  column's std over the test rows (missing cells and string columns left as they are).
 
 Corrupted inputs are featurized again (with the featurizer fitted on the cell's training split
 when it learns from data), cached under keys that include the corruption, its level and the
@@ -30,10 +36,11 @@ from .featurize import instantiate
 from .plan import Cell, Variant
 from .protocols import MultimodalData
 
-#: corruption -> the modality it touches
+#: corruption -> the kind of modality it touches (every modality of that kind a cell uses)
 CORRUPTIONS = {
     "text_missing": "text", "image_missing": "image", "text_dropout": "text",
     "text_swap": "text", "image_noise": "image", "image_blur": "image",
+    "numeric_missing": "numeric", "numeric_noise": "numeric",
 }
 #: Bump when a corruption's definition changes (part of the feature cache key).
 CORRUPTION_VERSION = "1"
@@ -42,9 +49,14 @@ CORRUPTION_VERSION = "1"
 RobustViews = list[tuple[str, float, dict[str, np.ndarray]]]
 
 
-def corruption_rng(name: str, level: float, seed: int) -> np.random.Generator:
-    """The generator of one corruption at one level for one seed (stable across runs)."""
-    return np.random.default_rng([seed, zlib.crc32(name.encode()), int(round(level * 1e6))])
+def corruption_rng(name: str, level: float, seed: int,
+                   modality: str | None = None) -> np.random.Generator:
+    """The generator of one corruption at one level for one seed (stable across runs); a
+    modality not named after its kind (``title``) gets its own stream."""
+    key = [seed, zlib.crc32(name.encode()), int(round(level * 1e6))]
+    if modality is not None and modality != CORRUPTIONS.get(name):
+        key.append(zlib.crc32(modality.encode()))
+    return np.random.default_rng(key)
 
 
 def chosen(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
@@ -71,6 +83,14 @@ def corrupt(name: str, samples: Any, level: float, rng: np.random.Generator) -> 
             for src, dst in zip(np.roll(order, 1), order):
                 out[dst] = samples[src]
         return out
+    if name == "numeric_noise":
+        table = samples.copy()
+        for column in table.columns:
+            values = table[column]
+            if values.dtype.kind in "biuf":
+                std = float(np.nanstd(values.to_numpy(dtype=float))) if len(values) else 0.0
+                table[column] = values.astype(float) + rng.normal(0.0, level * std, len(values))
+        return table
     images = np.asarray(samples)
     if name == "image_noise":
         noisy = images.astype(np.float32) + rng.normal(0.0, level, images.shape)
@@ -98,25 +118,27 @@ class Corrupter:
         out: RobustViews = []
         feats = dict(cell.featurizers)
         for name, levels in self.sweeps.items():
-            modality = CORRUPTIONS[name]
+            touched = [m for m in feats if data.kind(m) == CORRUPTIONS[name]]
             for level in levels:
                 views = dict(clean)
-                if modality in feats:
-                    views[modality] = self._view(name, level, cell.seed, feats[modality], data,
-                                                 train, test, clean[modality])
+                for modality in touched:
+                    views[modality] = self._view(name, level, cell.seed, modality,
+                                                 feats[modality], data, train, test,
+                                                 clean[modality])
                 out.append((name, level, views))
         return out
 
-    def _view(self, name: str, level: float, seed: int, variant: Variant, data: MultimodalData,
-              train: np.ndarray, test: np.ndarray, clean: np.ndarray) -> np.ndarray:
-        rng = corruption_rng(name, level, seed)
+    def _view(self, name: str, level: float, seed: int, modality: str, variant: Variant,
+              data: MultimodalData, train: np.ndarray, test: np.ndarray,
+              clean: np.ndarray) -> np.ndarray:
+        rng = corruption_rng(name, level, seed, modality)
         if name.endswith("_missing"):
             x = np.array(clean, dtype=np.float32)
             x[chosen(len(x), level, rng)] = np.nan
             return x
         provider = self.provider
         entry = provider._entry(variant)
-        samples = data.subset(test).modalities[entry.cls.modality]
+        samples = data.subset(test).modalities[modality]
         fits = bool(entry.cls.fits_on_train)
         split = index_digest(train, test) if fits else index_digest(test)
         base = provider._base_key(data, variant, entry)
@@ -126,7 +148,7 @@ class Corrupter:
 
         def compute() -> np.ndarray:
             try:
-                feat = self._featurizer(variant, entry, data, train, fits, split)
+                feat = self._featurizer(variant, entry, data, modality, train, fits, split)
                 x = feat.transform(corrupt(name, samples, level, rng))
             except MmbenchError:
                 raise
@@ -136,13 +158,13 @@ class Corrupter:
 
         return np.asarray(provider._compute(key, compute, base))
 
-    def _featurizer(self, variant: Variant, entry: Any, data: MultimodalData, train: np.ndarray,
-                    fits: bool, split: str) -> Any:
+    def _featurizer(self, variant: Variant, entry: Any, data: MultimodalData, modality: str,
+                    train: np.ndarray, fits: bool, split: str) -> Any:
         memo = (variant, split if fits else "")
         if memo not in self._fitted:
             feat = instantiate(entry, variant, self.provider.context)
             if fits:
-                feat = feat.fit(data.subset(train).modalities[entry.cls.modality]) or feat
+                feat = feat.fit(data.subset(train).modalities[modality]) or feat
             self._fitted[memo] = feat
         return self._fitted[memo]
 

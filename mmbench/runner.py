@@ -12,12 +12,16 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
+from .breakdown import Breakdown
 from .cache import FeatureCache
+from .cell_record import base_record, describe, variant_notes  # noqa: F401
 from .cell import CellOutcome
-from .errors import DiskFullError, MmbenchError, UserError
+from .errors import DataError, DiskFullError, MmbenchError, UserError
 from .featurize import FeatureProvider, index_digest, instantiate
 from .inputs import cell_inputs, changes, recorded_inputs
+from .loading import check_data
 from .lock import FileLock
+from .modalities import check_loaded
 from .paths import cache_dir
 from .plan import Cell, Plan, Variant, plan_suite, short_hash
 from .plugins import Catalog, get_catalog
@@ -26,10 +30,10 @@ from .protocols import MultimodalData
 from .readonly import freeze_data
 from .results import ResultStore, git_sha, machine, now
 from .robustness import Corrupter
-from .splits import imbalance_train, make_split
+from .splits import dataset_splits, imbalance_train, split_label
 from .suite import load_suite
 from .tasks import (CellFailed, CellsNotRecorded, CellTask, OnDone, RunSummary,  # noqa: F401
-                    SerialExecutor, run_task)
+                    SerialExecutor, dispatch, run_task)
 
 
 #: The lock file a run holds in its results folder (see :mod:`.lock`).
@@ -47,29 +51,16 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def variant_notes(entry: Any, variant: Variant) -> dict[str, list[str]]:
-    """``{"notes": [...]}`` when the plugin class marks these params (e.g. ``random weights``
-    from an optional classmethod ``notes(params) -> list[str]``), else ``{}``."""
-    notes = getattr(entry.cls, "notes", None)
-    found = list(notes(variant.kwargs)) if callable(notes) else []
-    return {"notes": found} if found else {}
-
-
-def describe(cell: Cell) -> str:
-    feats = " + ".join(f.label for _, f in cell.featurizers)
-    return f"{cell.fusion.label} [{feats}] {cell.classifier.label} seed={cell.seed}" + (
-        f" fold={cell.fold}" if dict(cell.split).get("method") == "kfold" else ""
-    )
-
-
 class Runner:
     """One run of one suite."""
 
     def __init__(self, plan: Plan, catalog: Catalog, console: Console, *,
                  rerun: bool = False, fail_fast: bool = False, executor: Any = None,
-                 live: bool | None = None, wait: bool = False) -> None:
+                 live: bool | None = None, wait: bool = False,
+                 cell_timeout: float | None = None) -> None:
         self.plan = plan
         self.suite = plan.suite
+        self.cell_timeout = cell_timeout or self.suite.cell_timeout
         self.catalog = catalog
         self.console = console
         self.rerun = rerun
@@ -81,16 +72,19 @@ class Runner:
         root = Path(self.suite.cache_dir) if self.suite.cache_dir else cache_dir()
         self.device = resolve_device(self.suite.device) if self._needs_device() else "cpu"
         remote = getattr(self.executor, "featurizes", False)  # workers resolve "auto" there
+        self.cost = Breakdown()  # where the time goes (mmbench.breakdown)
         self.features = FeatureProvider(
             FeatureCache(root / "features"), catalog,
             {"device": self.suite.device if remote else self.device},
-            remote=self.executor.run_featurize if remote else None)
+            remote=self.executor.run_featurize if remote else None, cost=self.cost)
         self.summary = RunSummary(self.store.root, planned=len(plan.cells))
         sweeps = self.suite.robustness.sweeps() if self.suite.robustness else {}
         self.corrupter = Corrupter(self.features, sweeps) if sweeps else None
         self.sha = git_sha()
         self.host = machine()
         self._data: dict[Variant, MultimodalData] = {}
+        #: dataset -> (split, seed, fold) -> (train, test), computed and checked at load
+        self._splits: dict[Variant, dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]]] = {}
         self._manifest_written = False  # written before the run's first record (see _write)
         self._prepared = False  # the executor's prepare() was called
         self._logged: set[str] = set()  # problems of cells not recorded, logged once each
@@ -143,16 +137,20 @@ class Runner:
             for cell, exc in unloadable:  # its dataset did not load; other datasets run
                 self._not_recorded(cell, exc)
             try:  # one stream of tasks for the whole run: executors overlap splits
-                self.executor.run(self._all_tasks(by_dataset), self._on_done)
+                dispatch(self.executor, self._all_tasks(by_dataset), self._on_done, reporter,
+                         lambda task: describe(task.cell), self.cell_timeout)
             finally:  # remote executors hold a client/cluster across splits
                 close = getattr(self.executor, "close", None)
                 if close is not None:
                     close()
         self.summary.features_computed = self.features.computed
         self.summary.seconds = time.perf_counter() - start
+        self.summary.cost = self.cost.as_dict()
         if self.summary.not_recorded:
             raise CellsNotRecorded(self.summary)
         self._write_manifest()  # also when every cell was already recorded
+        if self.summary.ran or self.summary.failed:  # the manifest names this run's cost
+            self.store.write_manifest({**self._manifest, "cost": self.summary.cost})
         return self.summary
 
     def _prepare(self) -> None:
@@ -176,10 +174,12 @@ class Runner:
         for variant, cells in by_dataset.items():
             error: UserError | None = None
             try:
-                self._data[variant] = self._load(variant)
+                self._data[variant] = self._load(variant, cells)
             except UserError as exc:
                 error = exc
             data = self._data.get(variant)
+            if data is not None:  # before any work: every tuned cell's inner split exists
+                self._check_inner(variant, cells, data)
             run = []
             for cell in cells:
                 record = recorded.get(cell.cell_id)
@@ -210,16 +210,26 @@ class Runner:
                 f"old records are kept in {self.store.root / 'superseded'}"))
         return todo, unloadable
 
+    def _check_inner(self, variant: Variant, cells: list[Cell], data: MultimodalData) -> None:
+        from .tuning import inner_problem
+
+        problem = inner_problem(cells, data, self._splits[variant], self.suite.imbalance)
+        if problem:
+            where = self.plan.loaded.locate(("inner",)) if self.suite.inner else "inner"
+            raise UserError(f"{self.plan.loaded.path}: {where}: {problem}")
+
     def _write_manifest(self) -> None:
         """The run's provenance, once per run, before its first record: a run stopped by bad
         input before it records anything leaves the results folder as it was."""
         if not self._manifest_written:
-            self.store.write_manifest(self.manifest())
+            self._manifest = self.manifest()
+            self.store.write_manifest(self._manifest)
             self._manifest_written = True
 
     def _write(self, record: dict[str, Any], **arrays: Any) -> None:
         self._write_manifest()
-        self.store.write(record, **arrays)
+        with self.cost.timed("writing records"):
+            self.store.write(record, **arrays)
 
     def _not_recorded(self, cell: Cell, exc: UserError) -> None:
         """A cell met by bad input: logged, counted, not recorded (so a later run retries it)."""
@@ -248,35 +258,43 @@ class Runner:
             "time": now(),
         }
 
-    def _load(self, variant: Variant) -> MultimodalData:
+    def _load(self, variant: Variant, cells: list[Cell]) -> MultimodalData:
+        """Load a dataset, check its modalities and every split its cells ask for (before
+        anything is featurized), and audit it."""
         entry = self.catalog["dataset"].get(variant.name)
         dataset = instantiate(entry, variant, {})
         self.reporter.log(escape(f"loading dataset {variant.label}"))
-        data = freeze_data(dataset.load())  # read-only: no plugin can change it for others
-        self._audit(variant, dataset, data)
+        with self.cost.timed("loading data"):
+            try:
+                data = freeze_data(dataset.load())  # read-only: no plugin changes it for others
+            except DataError as exc:  # rows that disagree in length, from MultimodalData
+                raise DataError(f"dataset {variant.label!r}: {exc}") from None
+        check_data(data, variant.label)  # labels, texts, image arrays, row counts
+        check_loaded(data, cells, self.catalog, variant.label)
+        splits = dataset_splits(data, [(c.split, c.seed) for c in cells], variant.label)
+        self._splits[variant] = splits
+        with self.cost.timed("leakage audit"):
+            self._audit(variant, dataset, data, splits)
         return data
 
-    def _audit(self, variant: Variant, dataset: Any, data: MultimodalData) -> None:
-        """Caption leakage audit, once per dataset (stored in ``audit.json``)."""
-        from .audit import audit_dataset, load_audit, store_audit
+    def _audit(self, variant: Variant, dataset: Any, data: MultimodalData,
+               splits: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]]) -> None:
+        """Leakage audit (``audit.json``), redone when the data or the splits change."""
+        from .audit import update_audit
 
-        stored = load_audit(self.store.root).get(variant.label, {})
-        if stored.get("fingerprint") == data.fingerprint:
-            return
-        report = audit_dataset(data, dataset)
-        if report is not None:
-            store_audit(self.store.root, variant.label, report)
+        update_audit(self.store.root, variant.label, data, dataset, {
+            f"{split_label(k[0])} seed={k[1]} fold={k[2]}": v for k, v in splits.items()})
 
     def _all_tasks(self, by_dataset: dict[Variant, list[Cell]]) -> Iterable[CellTask]:
         """Tasks of every dataset and split, featurizing as they are asked for (so a
         parallel executor runs one split's cells while the next is prepared)."""
         for variant, cells in by_dataset.items():
             data = self._data[variant]
-            by_split: dict[tuple[int, int], list[Cell]] = defaultdict(list)
+            by_split: dict[tuple[Any, ...], list[Cell]] = defaultdict(list)
             for cell in cells:
-                by_split[(cell.seed, cell.fold)].append(cell)
-            for (seed, fold), group in by_split.items():
-                train, test = make_split(data.y, dict(group[0].split), seed, fold)
+                by_split[(cell.split, cell.seed, cell.fold)].append(cell)
+            for (split, seed, fold), group in by_split.items():
+                train, test = self._splits[variant][(split, seed, fold)]
                 if self.suite.imbalance is not None:
                     train = imbalance_train(train, data.y, self.suite.imbalance.ratio, seed)
                 yield from self._tasks(group, data, train, test, len(data.class_names))
@@ -311,7 +329,9 @@ class Runner:
                             n_classes, self.device, split_key=split_key, feature_keys={
                                 m: short_hash([split_key, m, f.as_dict()])
                                 for m, f in cell.featurizers},
-                            class_names=tuple(data.class_names))
+                            class_names=tuple(data.class_names),
+                            groups_train=None if data.groups is None else data.groups[train],
+                            timeout=self.cell_timeout)
             if error is None and self.corrupter is not None:
                 try:
                     task.robust = self.corrupter.views(cell, data, train, test, views_te)
@@ -340,10 +360,13 @@ class Runner:
             if self.fail_fast:
                 raise CellFailed(f"cell {describe(cell)} failed: {message}") from outcome
             return
+        self.cost.add_cell(outcome.timings, outcome.worker)
         record.update(status="ok", metrics=outcome.metrics, timings=outcome.timings,
                       dims=outcome.dims, memory=outcome.memory, worker=outcome.worker)
         if outcome.robustness:
             record["robustness"] = outcome.robustness
+        if outcome.tuning:
+            record["tuning"] = outcome.tuning
         if self.suite.imbalance is not None:
             record["train_class_counts"] = np.bincount(task.y_train,
                                                        minlength=task.n_classes).tolist()
@@ -356,36 +379,8 @@ class Runner:
             self.reporter.log(escape(f"done {describe(cell)}: {head}={outcome.metrics[head]:.4f}"))
 
     def _base_record(self, cell: Cell, task: CellTask, data: MultimodalData) -> dict[str, Any]:
-        def described(v: Variant) -> dict[str, Any]:
-            entry = self.catalog[v.kind].get(v.name)
-            return {**v.as_dict(), "label": v.label, "plugin": entry.plugin,
-                    "version": f"{entry.distribution} {entry.version}".strip(),
-                    **variant_notes(entry, v)}
-
-        return {
-            "cell_id": cell.cell_id,
-            "suite": self.suite.name,
-            "suite_sha256": self.plan.loaded.sha256,
-            "dataset": described(cell.dataset),
-            "dataset_fingerprint": data.fingerprint,
-            "inputs": cell_inputs(cell, self.catalog, data.fingerprint),
-            "class_names": list(data.class_names),
-            "split": dict(cell.split),
-            "seed": cell.seed,
-            "fold": cell.fold,
-            "featurizers": {m: described(f) for m, f in cell.featurizers},
-            "fusion": described(cell.fusion),
-            "level": cell.level,
-            "classifier": described(cell.classifier),
-            "n_train": int(len(task.y_train)),
-            "n_test": int(len(task.y_test)),
-            "n_classes": task.n_classes,
-            "device": self.device,
-            "git_sha": self.sha,
-            "host": self.host["host"],
-            "time": now(),
-        }
-
+        return base_record(cell, task, data, self.catalog, self.suite.name,
+                           self.plan.loaded.sha256, self.device, self.sha, self.host["host"])
 
 def run_suite(path: str | Path, console: Console | None = None, *,
               catalog: Catalog | None = None, **options: Any) -> RunSummary:

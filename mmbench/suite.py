@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, StrictInt, ValidationError,
-                      field_validator)
+                      field_validator, model_validator)
 
 from .errors import SuiteError
 
@@ -44,7 +44,17 @@ class Only(_Strict):
     classifiers: list[str] | None = None
 
 
-class FusionSpec(PluginSpec):
+class TunedSpec(PluginSpec):
+    """An entry whose parameters may be chosen per cell on the inner split: ``tune`` maps a
+    parameter to candidates (a list, or ``{ log = [lo, hi], n = k }``); ``select =
+    "validation"`` does the same with the entry's list-valued params (see
+    :mod:`mmbench.tuning_spec`)."""
+
+    tune: dict[str, Any] = Field(default_factory=dict)
+    select: Literal["validation"] | None = None
+
+
+class FusionSpec(TunedSpec):
     """A fusion strategy; ``modalities`` restricts it to some of the dataset's modalities,
     ``only`` to some featurizers and classifiers."""
 
@@ -52,19 +62,48 @@ class FusionSpec(PluginSpec):
     only: Only | None = None
 
 
-class ClassifierSpec(PluginSpec):
+class ClassifierSpec(TunedSpec):
     """A classifier; ``only`` restricts it to some featurizers and fusions ("unimodal" names the
     baselines)."""
 
     only: Only | None = None
 
 
-class SplitSpec(_Strict):
-    """How a dataset is split per seed: one stratified train/test split, or stratified k-fold."""
+class InnerSpec(_Strict):
+    """The split of each training split on which tuned values are chosen and calibrators
+    fitted: stratified k-fold, or one stratified validation part (``fraction`` of the training
+    split); grouped when the dataset has row groups."""
 
-    method: Literal["stratified", "kfold"] = "stratified"
+    method: Literal["kfold", "validation"] = "kfold"
+    k: int = Field(3, ge=2)
+    fraction: float = Field(0.2, gt=0, lt=1)
+
+
+class SplitSpec(_Strict):
+    """How a dataset is split per seed: one stratified train/test split, stratified k-fold
+    (both grouped when the dataset has groups), or the dataset's own predefined test split."""
+
+    method: Literal["stratified", "kfold", "predefined"] = "stratified"
     test_size: float = Field(0.2, gt=0, lt=1)
     k: int = Field(5, ge=2)
+
+    @model_validator(mode="after")
+    def _predefined_alone(self) -> SplitSpec:
+        unused = sorted(self.model_fields_set & {"test_size", "k"})
+        if self.method == "predefined" and unused:
+            raise ValueError(f"method = \"predefined\" uses the dataset's own test rows; "
+                             f"remove {' and '.join(unused)}")
+        return self
+
+    def identity(self) -> tuple[tuple[str, Any], ...]:
+        """The split's part of a cell's identity (``predefined`` has no parameters)."""
+        if self.method == "predefined":
+            return (("method", "predefined"),)
+        return tuple(sorted(self.model_dump().items()))
+
+    @property
+    def folds(self) -> int:
+        return self.k if self.method == "kfold" else 1
 
 
 class DatasetSpec(PluginSpec):
@@ -98,7 +137,8 @@ Levels = list[float]
 class RobustnessSpec(_Strict):
     """Test-time corruptions, each with its severity levels (0 = clean). Shares are in [0, 1];
     ``image_noise`` is a Gaussian noise std in pixel units (0-255); ``image_blur`` a Gaussian
-    blur sigma in pixels."""
+    blur sigma in pixels; ``numeric_noise`` a Gaussian noise std in units of each column's std.
+    Each applies to every modality of its kind (``text_*`` to ``title`` too)."""
 
     text_missing: Levels = Field(default_factory=list)
     image_missing: Levels = Field(default_factory=list)
@@ -106,8 +146,11 @@ class RobustnessSpec(_Strict):
     text_swap: Levels = Field(default_factory=list)
     image_noise: Levels = Field(default_factory=list)
     image_blur: Levels = Field(default_factory=list)
+    numeric_missing: Levels = Field(default_factory=list)
+    numeric_noise: Levels = Field(default_factory=list)
 
-    @field_validator("text_missing", "image_missing", "text_dropout", "text_swap")
+    @field_validator("text_missing", "image_missing", "text_dropout", "text_swap",
+                     "numeric_missing")
     @classmethod
     def _shares(cls, levels: Levels) -> Levels:
         bad = [v for v in levels if not 0.0 <= v <= 1.0]
@@ -115,7 +158,7 @@ class RobustnessSpec(_Strict):
             raise ValueError(f"levels are shares of samples or words, in [0, 1]; got {bad}")
         return sorted(set(levels))
 
-    @field_validator("image_noise", "image_blur")
+    @field_validator("image_noise", "image_blur", "numeric_noise")
     @classmethod
     def _non_negative(cls, levels: Levels) -> Levels:
         if any(v < 0 for v in levels):
@@ -145,7 +188,10 @@ class Suite(_Strict):
     classifiers: list[ClassifierSpec] = Field(min_length=1)
     executor: ExecutorSpec | None = None
     imbalance: ImbalanceSpec | None = None
+    inner: InnerSpec | None = None
     robustness: RobustnessSpec | None = None
+    #: seconds a cell may run before it is stopped and recorded as failed (mmbench.timeouts)
+    cell_timeout: float | None = Field(None, gt=0, allow_inf_nan=False)
 
     @field_validator("seeds")
     @classmethod

@@ -14,6 +14,7 @@ from .cell import CellOutcome, evaluate_cell
 from .errors import MmbenchError, UserError
 from .plan import Cell
 from .plugins import Catalog, get_catalog
+from .timeouts import alarm, in_process_enforceable
 
 
 class CellFailed(MmbenchError):
@@ -54,9 +55,14 @@ class CellTask:
     split_key: str = ""
     robust: list[Any] = field(default_factory=list)
     class_names: tuple[str, ...] = ()
+    #: seconds the cell may run (``cell_timeout``); executors enforce it (:mod:`.timeouts`)
+    timeout: float | None = None
+    #: the training rows' groups (``MultimodalData.groups``), for a grouped inner split
+    groups_train: np.ndarray | None = None
 
 
 OnDone = Callable[[CellTask, "CellOutcome | BaseException"], None]
+OnStart = Callable[[CellTask, str], None]
 
 
 class SerialExecutor:
@@ -65,10 +71,14 @@ class SerialExecutor:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
-    def run(self, tasks: Iterable[CellTask], on_done: OnDone) -> None:
+    def run(self, tasks: Iterable[CellTask], on_done: OnDone,
+            on_start: OnStart | None = None) -> None:
         for task in tasks:
+            if on_start is not None:
+                on_start(task, "this process")
             try:
-                outcome: CellOutcome | BaseException = run_task(task, self.catalog)
+                with alarm(task.timeout):  # code that returns to Python only (see .timeouts)
+                    outcome: CellOutcome | BaseException = run_task(task, self.catalog)
             except Exception as exc:  # recorded by on_done; the run goes on
                 exc.__mmbench_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
                 outcome = exc
@@ -79,7 +89,39 @@ def run_task(task: CellTask, catalog: Catalog | None = None) -> CellOutcome:
     """Evaluate one task (the function executors ship to workers)."""
     return evaluate_cell(task.cell, task.train, task.y_train, task.test, task.y_test,
                          task.n_classes, catalog or get_catalog(), task.device, task.robust,
-                         task.class_names)
+                         task.class_names, groups=task.groups_train)
+
+
+def dispatch(executor: Any, tasks: Iterable[CellTask], on_done: OnDone, reporter: Any,
+             label: Callable[[CellTask], str], timeout: float | None = None) -> None:
+    """``executor.run`` with the running cells shown by ``reporter`` (executors whose ``run``
+    takes ``on_start`` say when each cell starts; for others a cell counts as running from
+    when it is handed over)."""
+    import inspect
+
+    if timeout and not getattr(executor, "remote", False):
+        reporter.log("note: cell_timeout in this process stops a plugin only when it returns "
+                     "to Python" + ("" if in_process_enforceable() else " (and not here: no "
+                                    "SIGALRM in this thread)") + "; a plugin stuck in native "
+                     "code is stopped only with worker processes (--n-jobs 2, or dask)")
+
+    def started(task: CellTask, where: str) -> None:
+        reporter.started(task.cell.cell_id, label(task), where)
+
+    def done(task: CellTask, outcome: CellOutcome | BaseException) -> None:
+        reporter.finished(task.cell.cell_id)
+        on_done(task, outcome)
+
+    if "on_start" in inspect.signature(executor.run).parameters:
+        executor.run(tasks, done, on_start=started)
+        return
+
+    def handed(items: Iterable[CellTask]) -> Iterable[CellTask]:
+        for task in items:
+            started(task, "")
+            yield task
+
+    executor.run(handed(tasks), done)
 
 
 @dataclass
@@ -96,3 +138,5 @@ class RunSummary:
     stale: int = 0
     features_computed: int = 0
     seconds: float = 0.0
+    #: where the time went (:mod:`mmbench.breakdown`)
+    cost: dict[str, Any] = field(default_factory=dict)

@@ -15,7 +15,10 @@ DIST = "mmbench-misbehave"
 MODULE = "mmbench_misbehave"
 
 CODE = '''
-"""Plugins that write into what they are given (each says what it does)."""
+"""Plugins that misbehave: write into what they are given, return what is not probabilities,
+print at import, name classes like markup (each says what it does)."""
+import os
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
@@ -103,6 +106,61 @@ class ViewScribble(FusionBase):
         return self._full_proba(self.clf_, np.hstack([views[m] for m in sorted(views)]))
 
 
+class Tagged(BaseEstimator):
+    """Plain logistic regression with a free-text ``tag`` parameter it ignores (so labels can
+    hold anything: rich markup, HTML)."""
+
+    def __init__(self, *, tag=""):
+        self.tag = tag
+
+    def fit(self, X, y):
+        self.clf_ = LogisticRegression(max_iter=300).fit(X, y)
+        self.classes_ = self.clf_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.clf_.predict_proba(X)
+
+
+class Logits(Honest):
+    """Returns decision scores (negative, rows not summing to 1) as if they were probabilities."""
+
+    def predict_proba(self, X):
+        return self.clf_.decision_function(X)
+
+
+class Unnormalized(Honest):
+    """Returns positive scores whose rows sum to 3."""
+
+    def predict_proba(self, X):
+        return 3 * self.clf_.predict_proba(X)
+
+
+class HostileNames:
+    """tiny_data with class names a renderer could mistake for markup: math, HTML, rich tags."""
+    modalities = ("image", "text")
+    NAMES = ("$x^$", "<img src=x onerror=alert(1)>", "[/][link=http://evil]c[/link]")
+
+    def __init__(self, *, n=90):
+        self.n = n
+
+    def load(self):
+        import dataclasses
+        from mmbench.testing import tiny_data
+        data = tiny_data(self.n, 3)
+        return dataclasses.replace(data, class_names=self.NAMES,
+                                   fingerprint="hostile-" + data.fingerprint)
+
+
+if os.environ.get("MISBEHAVE_PRINT_AT_IMPORT"):
+    print("misbehave: hello from import time")
+
+
+@mmbench.hookimpl
+def mmbench_register_datasets(register):
+    register(HostileNames, name="hostile-names")
+
+
 @mmbench.hookimpl
 def mmbench_register_featurizers(register):
     register(ImageScribble, name="image-scribble")
@@ -114,6 +172,9 @@ def mmbench_register_classifiers(register):
     register(InplaceScaler, name="inplace-scaler")
     register(LabelShifter, name="label-shifter")
     register(Honest, name="honest")
+    register(Tagged, name="tagged")
+    register(Logits, name="logits")
+    register(Unnormalized, name="unnormalized")
 
 
 @mmbench.hookimpl

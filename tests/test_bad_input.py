@@ -433,6 +433,17 @@ def md5_mismatch(ctx: Ctx) -> tuple[Path, list[str]]:
     return write(tmp_path, body), ["md5 mismatch", "cifar-10-python.tar.gz", "0" * 32, actual]
 
 
+def inner_impossible(ctx: Ctx) -> tuple[Path, list[str]]:
+    """48 training samples, 16 per class: no class can be cut into 20 inner folds; refused
+    once the data is loaded, before any cell runs."""
+    body = edit(edit(BASE, "seeds = [0]", 'seeds = [0]\ninner = { method = "kfold", k = 20 }'),
+                'name = "logreg"', 'name = "logreg"\ntune = { C = [0.1, 1] }')
+    path = write(ctx.tmp_path, body)
+    return path, [f"inner (line {line_of(path, 'inner =')})",
+                  "the inner split kfold(k=20) of seed 0's training split (48 rows) is impossible",
+                  "class 'class0' has 16 samples", "needs at least 20"]
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
@@ -467,6 +478,31 @@ CASES = [
     Case("empty-sweep", suite_case(
         lambda: edit(BASE, 'name = "logreg"', 'name = "logreg"\nparams = { C = [] }'),
         "classifiers[0].params.C", "empty sweep C = []", line="C = []")),
+    Case("tune-key-not-a-parameter", suite_case(
+        lambda: edit(BASE, 'name = "logreg"', 'name = "logreg"\ntune = { Cc = [0.1, 1] }'),
+        "classifiers[0].tune.Cc", "tune key 'Cc' is not a parameter of classifier 'logreg'",
+        "did you mean 'C'?", line="tune = { Cc")),
+    Case("tune-log-range-not-positive", suite_case(
+        lambda: edit(BASE, 'name = "logreg"',
+                     'name = "logreg"\ntune = { C = { log = [0, 10], n = 3 } }'),
+        "classifiers[0].tune.C", "log range [0, 10] must be positive", line="tune = { C")),
+    Case("tune-log-range-empty", suite_case(
+        lambda: edit(BASE, 'name = "logreg"',
+                     'name = "logreg"\ntune = { C = { log = [10, 1], n = 3 } }'),
+        "classifiers[0].tune.C", "log range [10, 1] is empty", line="tune = { C")),
+    Case("tune-and-fixed", suite_case(
+        lambda: edit(BASE, 'name = "logreg"',
+                     'name = "logreg"\nparams = { C = 1.0 }\ntune = { C = [0.1, 1] }'),
+        "classifiers[0].tune.C", "C is both tuned and fixed", line="tune = { C")),
+    Case("select-without-sweep", suite_case(
+        lambda: edit(BASE, 'name = "logreg"', 'name = "logreg"\nselect = "validation"'),
+        "classifiers[0].select", "sweeps nothing", line="select =")),
+    Case("calibrate-on-feature-fusion", suite_case(
+        lambda: edit(BASE, 'name = "concat"',
+                     'name = "concat"\nparams = { calibrate = "temperature" }'),
+        "fusions[0].params.calibrate", "calibrate applies to the decision-level fusions",
+        "late-mean", "fusion 'concat' is feature-level", line="calibrate =")),
+    Case("inner-split-impossible", inner_impossible),
     Case("seed-string", suite_case(
         lambda: edit(BASE, "seeds = [0]", 'seeds = [0, "1"]'), "seeds[1]",
         "valid integer, got '1'", line="seeds =")),

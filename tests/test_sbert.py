@@ -54,3 +54,17 @@ def test_failed_featurization_caches_nothing(tmp_path: Path) -> None:
         provider.features(Variant.of("featurizer", "sbert", {}), broken, idx[:15], idx[15:])
     assert provider.computed == 0
     assert not [p for p in (tmp_path / "features").rglob("*") if p.is_file()]
+
+
+def test_no_progress_bars_of_sentence_transformers_in_logs() -> None:
+    """Loading the model must not write tqdm bars ("Loading weights: ... it/s") into a log."""
+    import subprocess
+    import sys
+
+    code = ("from mmbench_sbert.featurizer import SentenceEmbedding as S; "
+            "print(S().transform(['a cat', 'a dog']).shape)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "(2, 384)" in proc.stdout
+    assert "it/s" not in proc.stderr and "Loading weights" not in proc.stderr, proc.stderr

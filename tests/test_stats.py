@@ -73,3 +73,24 @@ def test_holm_step_down() -> None:
     expected = [0.04, 0.09, np.nan, 0.09, 0.5]
     np.testing.assert_allclose(holm(p), expected)
     assert np.isnan(holm([np.nan])).all()
+
+
+@pytest.mark.parametrize("batch", [1 << 22, 4096, 999])
+def test_all_metric_intervals_at_once_equal_scipy_bootstrap_number_for_number(batch, monkeypatch):
+    """One resampling for every metric, drawn in memory-bounded batches, gives exactly the
+    intervals of one scipy.stats.bootstrap per metric (what records stored before)."""
+    from mmbench import stats
+
+    monkeypatch.setattr(stats, "BATCH_ELEMENTS", batch)
+    rng = np.random.default_rng(7)
+    for trial in range(12):
+        n, k = int(rng.integers(2, 1500)), int(rng.integers(2, 11))
+        y = rng.integers(0, k, n)
+        pred = np.where(rng.random(n) < rng.random(), y, rng.integers(0, k, n))
+        if trial == 0:
+            pred = y.copy()  # degenerate: every prediction right
+        if trial == 1:
+            y = np.zeros(n, dtype=int)  # one class present
+        got = stats.bootstrap_cis(y, pred, k)
+        for metric in ("accuracy", "macro_recall", "macro_f1"):
+            assert got[metric] == list(stats.bootstrap_ci(y, pred, k, metric)), (trial, metric)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..protocols import MultimodalData
+from ..protocols import KINDS, MultimodalData
 from .base import cached, contract, fail, fresh, plugin_class, shape
 
 
@@ -34,10 +34,19 @@ def check_dataset_contract(plugin: Any) -> None:
 def check_dataset_load(plugin: Any) -> MultimodalData:
     """``load()`` returns :class:`MultimodalData` with the modalities the class declares."""
     data = _load(plugin)
-    declared, loaded = set(plugin_class(plugin).modalities), set(data.modalities)
+    # an instance may name its own modalities (a table dataset's come from its parameters)
+    declared, loaded = set(getattr(plugin, "modalities")), set(data.modalities)
     if declared != loaded:
         fail(plugin, f"modalities declares {sorted(declared)} but load() returned "
                      f"{sorted(loaded)}; suites are validated against the declaration")
+    kinds = getattr(plugin, "kinds", None)
+    if isinstance(kinds, dict):
+        wrong = [m for m, k in kinds.items() if m in data.modalities and data.kind(m) != k]
+        if wrong:
+            m = wrong[0]
+            fail(plugin, f"kinds declares {m!r} as {kinds[m]!r} but load() returned a "
+                         f"{data.kind(m)!r} modality; suites are validated against the "
+                         f"declaration")
     return data
 
 
@@ -58,25 +67,34 @@ def check_dataset_labels(plugin: Any) -> None:
 
 
 def check_dataset_samples(plugin: Any) -> None:
-    """Images are ``uint8[N, H, W, 3]`` arrays, texts lists of ``str``; one sample per label."""
+    """By kind (``MultimodalData.kind``, whatever the modality is named): images are
+    ``uint8[N, H, W, 3]`` arrays, texts lists of ``str``, numeric modalities a ``DataFrame`` or
+    a 2-d number array; one sample per label."""
     data = _load(plugin)
     n = len(data.y)
     for name, samples in data.modalities.items():
-        if name == "image":
+        # the declared kind, else the kind the name says ('image'), else the samples' own
+        kind = data.kinds.get(name) or (name if name in KINDS else data.kind(name))
+        if kind == "image":
             x = np.asarray(samples) if isinstance(samples, np.ndarray) else None
             if x is None or x.dtype != np.uint8 or x.ndim != 4 or x.shape[-1] != 3:
                 got = (f"{x.dtype} of shape {shape(x)}" if x is not None
                        else type(samples).__name__)
-                fail(plugin, f"modality 'image' is {got} but images must be "
+                fail(plugin, f"modality {name!r} is {got} but images must be "
                              f"uint8[N, H, W, 3]")
-        elif name == "text":
+        elif kind == "text":
             if not isinstance(samples, list):
-                fail(plugin, f"modality 'text' is a {type(samples).__name__} but texts must be "
-                             f"a list of str")
+                fail(plugin, f"modality {name!r} is a {type(samples).__name__} but texts must "
+                             f"be a list of str")
             bad = [i for i, s in enumerate(samples) if not isinstance(s, str)]
             if bad:
-                fail(plugin, f"modality 'text' holds {type(samples[bad[0]]).__name__} at index "
-                             f"{bad[0]} ({len(bad)} non-str samples); texts must be str")
+                fail(plugin, f"modality {name!r} holds {type(samples[bad[0]]).__name__} at "
+                             f"index {bad[0]} ({len(bad)} non-str samples); texts must be str")
+        elif not hasattr(samples, "iloc") and not (
+                isinstance(samples, np.ndarray) and samples.ndim == 2
+                and samples.dtype.kind in "biuf"):
+            fail(plugin, f"modality {name!r} is numeric but a {type(samples).__name__}; "
+                         f"tabular data must be a pandas DataFrame or a 2-d number array")
         if len(samples) != n:  # pragma: no cover - MultimodalData refuses this already
             fail(plugin, f"modality {name!r} has {len(samples)} samples for {n} labels")
 

@@ -16,14 +16,15 @@ from ..cache import atomic_write_bytes
 from ..leaderboard import _feats
 from ..metrics import SCALAR_METRICS
 from ..results import now
+from ..scoring import ece_from_bins, merge_bins
 from . import plots
 from .data import (ReportData, alpha_sweeps, best_rows, confusion, gain_table,
                    load_report_data, per_class_recall, robustness_curves)
 from .fmt import ci_text, gain_text, has_stats, metric_text, significant
 
 #: Section ids, in page order; every one is always present (saying when it has no content).
-SECTIONS = ("leaderboard", "heatmap", "gain", "alpha-sweep", "robustness", "per-class",
-            "confusion", "audit", "provenance")
+SECTIONS = ("leaderboard", "heatmap", "gain", "alpha-sweep", "robustness", "calibration",
+            "per-class", "confusion", "audit", "cost", "provenance")
 
 
 def _img(svg: str, alt: str) -> dict[str, str]:
@@ -92,6 +93,8 @@ def leaderboard_table(data: ReportData) -> dict[str, Any]:
         head.append(f"{data.metric.replace('_', ' ')} 95% CI")
     head += [f"gain ({data.metric.replace('_', ' ')})"] + (["p (Holm)"] if stats else [])
     head += ["n", "fit s"]
+    scores = [k for k in ("log_loss", "ece") if k in s.columns and s[k].notna().any()]
+    head += [{"log_loss": "log loss", "ece": "ECE"}[k] for k in scores]
     rows = []
     for i, row in s.iterrows():
         feats = _feats(row["featurizers"])
@@ -110,8 +113,9 @@ def leaderboard_table(data: ReportData) -> dict[str, Any]:
             cells.append((f"{p:.3g}" if pd.notna(p) else "", p if pd.notna(p) else 2))
         cells += [(str(int(row["n"])), int(row["n"])),
                   (f"{row.get('fit_s', float('nan')):.2f}", row.get("fit_s"))]
+        cells += [(f"{row[k]:.4f}" if pd.notna(row[k]) else "", row[k]) for k in scores]
         cls = row["level"] + (" sig" if significant(row) else "")
-        gain_at = len(cells) - (4 if stats else 3)
+        gain_at = len(cells) - (4 if stats else 3) - len(scores)
         fusion_at = 1 + multi + len(modalities)  # dataset, featurizers, fusion, level, classifier
         labels = {*range(1, fusion_at + 1), fusion_at + 2}
         rows.append({"cls": cls, "cells": [
@@ -241,12 +245,39 @@ def confusion_section(data: ReportData, top: int = 3) -> list[dict[str, str]]:
     return out
 
 
+def calibration_section(data: ReportData, per_figure: int = 16) -> list[dict[str, str]]:
+    """Reliability diagrams of every row (its cells' confidence bins pooled), best first."""
+    out = []
+    for dataset in data.summary["dataset"].unique():
+        panels = []
+        for _, row in data.summary[data.summary["dataset"] == dataset].iterrows():
+            bins = merge_bins([data.records[c]["metrics"].get("reliability")
+                               for c in data.cell_ids(row)])
+            if bins is not None:
+                panels.append({"title": _row_name(row, data), "bins": bins,
+                               "ece": ece_from_bins(bins)})
+        for start in range(0, len(panels), per_figure):
+            chunk = panels[start:start + per_figure]
+            title = f"{dataset}: rows {start + 1}-{start + len(chunk)}"
+            out.append({"title": title, **_img(plots.reliability_grid(chunk),
+                                               f"reliability diagrams: {title}")})
+    return out
+
+
 def audit_section(data: ReportData) -> list[tuple[str, str]] | None:
     if data.audit is None:
         return None
     items = data.audit.items() if isinstance(data.audit, dict) else [("audit", data.audit)]
     return [(str(k), v if isinstance(v, str) else json.dumps(v, indent=1, default=str))
             for k, v in items]
+
+
+def cost_section(data: ReportData) -> dict[str, Any]:
+    """The last run's breakdown (manifest ``cost``), else the cell phases of the records."""
+    from .. import breakdown
+
+    cost = data.manifest.get("cost") or breakdown.cells_cost(data.records.values())
+    return {"rows": breakdown.rows(cost), "note": breakdown.note(cost)}
 
 
 def render_report(data: ReportData) -> str:
@@ -258,8 +289,9 @@ def render_report(data: ReportData) -> str:
     return env.get_template("template.html.j2").render(
         prov=provenance(data), board=leaderboard_table(data), heatmaps=heatmaps(data),
         gain=gain_section(data), alpha=alpha_section(data), robust=robustness_section(data),
+        calibration=calibration_section(data),
         per_class=per_class_section(data), confusions=confusion_section(data),
-        audit=audit_section(data), failed=data.failed, metric=data.metric,
+        audit=audit_section(data), cost=cost_section(data), failed=data.failed, metric=data.metric,
         version=__version__, generated=now(), sections=SECTIONS)
 
 

@@ -19,7 +19,9 @@ def _plt() -> Any:
 
     plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "mmbench",
                          "font.size": 9, "axes.spines.top": False,
-                         "axes.spines.right": False})
+                         "axes.spines.right": False,
+                         # labels are plain text: a class named "$x^$" is not math to parse
+                         "text.parse_math": False})
     return plt
 
 
@@ -127,4 +129,41 @@ def confusion_plot(counts: np.ndarray, class_names: Sequence[str], title: str) -
                     color="white" if norm[i, j] > 0.55 else "black")
     fig.colorbar(img, ax=ax, label="fraction of the true class", fraction=0.046, pad=0.03)
     ax.spines[:].set_visible(False)
+    return _svg(fig)
+
+
+def reliability_grid(panels: Sequence[dict[str, Any]], cols: int = 4) -> str:
+    """Reliability diagrams, one small panel per leaderboard row: accuracy per confidence bin
+    (bars), each bin's mean confidence (a red tick, joined to its bar: the gap), the diagonal
+    of perfect calibration,
+    each panel titled with its row and pooled ECE. ``panels``: ``{"title", "bins": {count,
+    confidence, accuracy, bins}, "ece"}``."""
+    plt = _plt()
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 1.9 * rows + 0.3), squeeze=False,
+                             sharex=True, sharey=True, layout="constrained")
+    for ax, panel in zip(axes.flat, panels):
+        rel = panel["bins"]
+        width = 1.0 / rel["bins"]
+        edges = np.arange(rel["bins"]) * width
+        acc = np.array([a if a is not None else np.nan for a in rel["accuracy"]])
+        conf = np.array([c if c is not None else np.nan for c in rel["confidence"]])
+        ax.bar(edges, np.nan_to_num(acc), width=width, align="edge", color="#4c72b0",
+               edgecolor="white", lw=0.4, label="accuracy")
+        ax.vlines(edges + width / 2, np.nan_to_num(acc), np.nan_to_num(conf), color="#c44e52",
+                  lw=1.0)
+        ax.scatter(edges + width / 2, conf, marker="_", s=40, color="#c44e52", lw=1.2,
+                   label="mean confidence")
+        ax.plot([0, 1], [0, 1], ls="--", lw=0.8, color="0.3")
+        ax.set_title(f"{short(panel['title'], 34)}\nECE {panel['ece']:.3f}", fontsize=6.5,
+                     loc="left")
+        ax.tick_params(labelsize=6)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("confidence", fontsize=6.5)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy", fontsize=6.5)
     return _svg(fig)

@@ -15,6 +15,9 @@ from .names import CAPTION_COLUMNS, CLASS_NAMES
 if TYPE_CHECKING:
     from mmbench.protocols import MultimodalData
 
+#: Images of each class in the official (captioned) test set.
+TEST_PER_CLASS = 1000
+
 CITATION = (
     "Images: Krizhevsky (2009), Learning Multiple Layers of Features from Tiny Images. "
     "Captions: Fomo-in-Flux (NeurIPS 2024), github.com/pseudope/fomo_in_flux (MIT)."
@@ -71,6 +74,12 @@ class Cifar10:
             f"Cifar10(caption={self.caption!r}, data_dir={self.data_dir!r}, "
             f"per_class={self.per_class!r}, download={self.download!r})"
         )
+
+    def class_counts(self) -> dict[str, int]:
+        """Samples per class, known before loading (so ``mmbench validate`` checks the split):
+        the captioned test set has 1,000 images of each class."""
+        return {name: min(self.per_class or TEST_PER_CLASS, TEST_PER_CLASS)
+                for name in CLASS_NAMES}
 
     def load(self) -> MultimodalData:
         """Locate (or download), decode and caption the test images; see the class docstring.

@@ -1,37 +1,35 @@
 """Decoding the CIFAR-10 test images (official batches or JPEG folders), cached as ``.npy``.
 
 The decoded ``uint8[N,32,32,3]`` array, the labels and each image's key (its index in the
-official ``test_batch``, or its JPEG path such as ``test/cat/0000.jpg``) are kept in
-``cache_dir()/cifar10/arrays/<key>/``, keyed by the source's path, size and mtime, so a second
-load reads one ``.npy`` instead of decoding 10,000 images. An entry is written into a temp
-folder, with the sha256 of its files, flushed to disk and renamed into place; a truncated or
-tampered entry fails its checksums on read and is decoded again.
+official ``test_batch``, or its JPEG path such as ``test/cat/0000.jpg``) are kept through the
+shared loader (:mod:`mmbench.loading`) in ``cache_dir()/cifar10/arrays/<key>/``, keyed by the
+source's path, size and mtime, so a second load reads one ``.npy`` instead of decoding 10,000
+images. JPEGs are decoded by the shared decoder (threads, progress, mode conversion); an entry is
+sealed with the sha256 of its files, and a truncated or tampered one is decoded again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
-import shutil
-import tempfile
-import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from mmbench import paths
-from mmbench.cache import fsync_dir
 from mmbench.errors import UserError
+from mmbench.loading import SizePolicy, cached_arrays, decode_images
 
 from .names import CLASS_NAMES
-from .sources import Located, damage, identity, image_dir, seal
+from .sources import Located, identity, image_dir
 from .unpickle import load_batch
 
-_CACHE_FORMAT = "2"  # 2: entries carry sha256.json
+_CACHE_FORMAT = "3"  # 2: entries carry sha256.json; 3: the shared loader's entry layout
+
+#: CIFAR-10 JPEGs are decoded as they are: 32x32, never resized (that would change the data).
+SIZE = SizePolicy((32, 32), refusal=(
+    "CIFAR-10 images are 32x32; mmbench does not resize them (that would change the data): "
+    "replace the file with the original image"))
 
 
 @dataclass(frozen=True)
@@ -44,17 +42,23 @@ class TestImages:
 
 
 def load_test_images(loc: Located) -> TestImages:
-    """The test images of ``loc``: from the ``.npy`` cache when the source is unchanged, else
-    decoded (unpacking an archive first) and cached."""
-    key = _source_key(loc)
-    folder = paths.cache_dir() / "cifar10" / "arrays"
-    cached = _read(folder / key)
-    if cached is not None:
-        return cached
-    src = image_dir(loc)
-    result = _from_batches(src) if loc.layout == "batches" else _from_jpegs(src / "test")
-    _write(folder, key, result)
-    return result
+    """The test images of ``loc``: from the shared decoded-array cache
+    (:mod:`mmbench.loading`) when the source is unchanged, else decoded (unpacking an archive
+    first) and cached."""
+
+    def build() -> tuple[dict[str, np.ndarray], dict[str, object]]:
+        src = image_dir(loc)
+        got = _from_batches(src) if loc.layout == "batches" else _from_jpegs(src / "test")
+        return {"images": got.images, "labels": got.labels}, {"keys": got.keys}
+
+    (arrays, meta), _ = cached_arrays("cifar10/arrays", _source_key(loc), build,
+                                      what="decoded CIFAR-10 cache")
+    images, labels, keys = arrays.get("images"), arrays.get("labels"), meta.get("keys")
+    if images is None or labels is None or keys is None or not (
+            len(images) == len(labels) == len(keys)):
+        (arrays, meta) = build()
+        images, labels, keys = arrays["images"], arrays["labels"], meta["keys"]
+    return TestImages(images, labels, keys)
 
 
 def _source_key(loc: Located) -> str:
@@ -71,41 +75,6 @@ def _source_key(loc: Located) -> str:
                 parts.append(f"{e.path}|{st.st_size}|{st.st_mtime_ns}")
     raw = "\n".join([_CACHE_FORMAT, loc.layout, str(loc.images.resolve()), *parts])
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
-
-
-def _read(path: Path) -> TestImages | None:
-    if not path.is_dir():
-        return None
-    problem = damage(path)
-    if problem is not None:
-        warnings.warn(f"decoded CIFAR-10 cache {path} is damaged ({problem}); decoding again")
-        return None
-    try:
-        images = np.load(path / "images.npy")
-        labels = np.load(path / "labels.npy")
-        keys = json.loads((path / "keys.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if len(images) != len(labels) or len(keys) != len(labels):
-        return None
-    return TestImages(images, labels, keys)
-
-
-def _write(folder: Path, key: str, data: TestImages) -> None:
-    """Write the cache entry into a temp folder, then rename it into place (atomic)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".writing-", dir=folder))
-    try:
-        np.save(tmp / "images.npy", data.images)
-        np.save(tmp / "labels.npy", data.labels)
-        (tmp / "keys.json").write_text(json.dumps(data.keys))
-        seal(tmp, sync=True)
-        shutil.rmtree(folder / key, ignore_errors=True)  # a damaged entry that failed to read
-        with contextlib.suppress(OSError):  # fails only if another process wrote it first
-            os.rename(tmp, folder / key)
-            fsync_dir(folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _from_batches(folder: Path) -> TestImages:
@@ -157,37 +126,6 @@ def _from_jpegs(test: Path) -> TestImages:
         labels += [label] * len(found)
     if not files:
         raise UserError(f"{test} holds no <class>/*.jpg images")
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        images = np.stack(list(pool.map(_decode, files, chunksize=256)))
+    images = decode_images(files, SIZE, description="decoding CIFAR-10 JPEGs")
     keys = [p.relative_to(test.parent).as_posix() for p in files]
     return TestImages(images, np.asarray(labels, dtype=np.int64), keys)
-
-
-#: Image modes converted to 8-bit RGB on load (grey is replicated, a palette looked up, an
-#: alpha channel dropped). Other modes (16-bit, 32-bit int or float) are refused: converting
-#: them would mean guessing how to scale their values to 0..255.
-CONVERTIBLE_MODES = frozenset({"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr"})
-
-
-def _decode(path: Path) -> np.ndarray:
-    """One 32x32 image as ``uint8[32, 32, 3]``: other modes converted (see
-    :data:`CONVERTIBLE_MODES`), other sizes refused (resizing would change the benchmark)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            if im.mode not in CONVERTIBLE_MODES:
-                raise UserError(
-                    f"{path}: image mode {im.mode!r} is not 8-bit; mmbench converts only "
-                    f"{', '.join(sorted(CONVERTIBLE_MODES))} to RGB: save it as 8-bit RGB")
-            if im.size != (32, 32):
-                raise UserError(
-                    f"{path}: image is {im.size[0]}x{im.size[1]} pixels, CIFAR-10 images are "
-                    f"32x32; mmbench does not resize them (that would change the data): "
-                    f"replace the file with the original image")
-            arr = np.asarray(im.convert("RGB"))
-    except UserError:
-        raise
-    except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad files
-        raise UserError(f"cannot decode image {path} ({exc}): replace the file.") from exc
-    return arr

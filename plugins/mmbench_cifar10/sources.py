@@ -7,7 +7,6 @@ A data folder (``<data_dir>/cifar10/``) is only ever read: archives are unpacked
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tarfile
@@ -19,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mmbench import paths
-from mmbench.cache import fsync_dir
+from mmbench.cache import dir_mode, fsync_dir
 from mmbench.errors import DataMissingError, UserError
+from mmbench.loading.store import damage, seal
 
 
 @dataclass(frozen=True)
@@ -166,45 +166,6 @@ def image_dir(loc: Located) -> Path:
     return found
 
 
-#: The file in a cache folder that lists the sha256 of every other file in it.
-CHECKSUMS = "sha256.json"
-
-
-def seal(folder: Path, sync: bool = False) -> None:
-    """Record the sha256 of every file under ``folder`` in ``folder/sha256.json`` (written last;
-    with ``sync``, each file is flushed to disk first)."""
-    sums = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        with open(path, "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
-            sums[path.relative_to(folder).as_posix()] = digest
-            if sync:
-                os.fsync(fh.fileno())
-    with open(folder / CHECKSUMS, "w", encoding="utf-8") as fh:
-        json.dump(sums, fh, indent=0)
-        fh.flush()
-        if sync:
-            os.fsync(fh.fileno())
-    if sync:
-        fsync_dir(folder)
-
-
-def damage(folder: Path) -> str | None:
-    """What is wrong with a folder written by :func:`seal` (a file missing, truncated or
-    changed since), or None when every file has its recorded sha256."""
-    if not (folder / CHECKSUMS).exists():
-        return f"it has no {CHECKSUMS}: written by an older mmbench, or left unfinished"
-    try:
-        sums = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
-        for name, digest in sums.items():
-            with open(folder / name, "rb") as fh:
-                if hashlib.file_digest(fh, "sha256").hexdigest() != digest:
-                    return f"{name} differs from its recorded sha256"
-    except (OSError, ValueError, AttributeError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
 def unpack(archive: Path, keep: Callable[[str], bool]) -> Path:
     """Extract the regular files of ``archive`` whose (normalized) names pass ``keep`` into a
     fresh cache folder, once (checksummed: a damaged folder is extracted again); refuses
@@ -219,6 +180,7 @@ def unpack(archive: Path, keep: Callable[[str], bool]) -> Path:
         shutil.rmtree(dest, ignore_errors=True)
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=base))
+    os.chmod(tmp, dir_mode())  # mkdtemp makes it 0700: the umask decides, as for mkdir
     try:
         with tarfile.open(archive, "r:*") as tf:
             for member in tf:

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mmbench.protocols import modality_param
+
 from . import models
 
 
@@ -13,14 +15,17 @@ class _ClipBase:
     """Shared parameters: ``model`` (any open_clip architecture, or ``hf-hub:``/``local-dir:``),
     ``pretrained`` (an open_clip tag, a local checkpoint path, or ``"none"`` for random weights,
     which marks every result row), ``normalize`` (L2-normalise embeddings), ``batch_size``
-    (0 = chosen from the device's memory)."""
+    (0 = chosen from the device's memory), ``modality`` (the modality read: any of the tower's
+    kind; default ``image`` / ``text``)."""
 
+    modality: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     fits_on_train: ClassVar[bool] = False
 
     def __init__(self, *, model: str = models.DEFAULT_MODEL,
                  pretrained: str = models.DEFAULT_PRETRAINED, normalize: bool = True,
-                 batch_size: int = 0, device: str = "cpu") -> None:
+                 batch_size: int = 0, device: str = "cpu", modality: str | None = None) -> None:
+        self.modality = modality_param(modality, type(self).modality)  # type: ignore[misc]
         models.validate(model, pretrained)
         if not isinstance(batch_size, int) or batch_size < 0:
             raise ValueError(f"batch_size must be 0 (auto) or a positive integer, got "
@@ -58,13 +63,14 @@ class ClipImage(_ClipBase):
     input side, e.g. to trade accuracy for speed on random-weight smoke runs)."""
 
     modality: ClassVar[str] = "image"
+    kind: ClassVar[str] = "image"
 
     def __init__(self, *, model: str = models.DEFAULT_MODEL,
                  pretrained: str = models.DEFAULT_PRETRAINED, normalize: bool = True,
                  batch_size: int = 0, image_size: int | None = None,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", modality: str = "image") -> None:
         super().__init__(model=model, pretrained=pretrained, normalize=normalize,
-                         batch_size=batch_size, device=device)
+                         batch_size=batch_size, device=device, modality=modality)
         if image_size is not None and (not isinstance(image_size, int) or image_size < 16):
             raise ValueError(f"image_size must be an integer >= 16, got {image_size!r}")
         self.image_size = image_size
@@ -111,6 +117,7 @@ class ClipText(_ClipBase):
     truncated by open_clip's tokenizer)."""
 
     modality: ClassVar[str] = "text"
+    kind: ClassVar[str] = "text"
 
     def transform(self, samples: list[str]) -> np.ndarray:
         import open_clip

@@ -16,15 +16,38 @@ With ``featurize = "workers"`` featurizers run on the cluster too (on a worker o
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import traceback
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from mmbench.errors import MmbenchError, UserError
-from mmbench.executors import THREAD_VARS, array_keys, run_remote, skeleton
-from mmbench.featurize import FeaturizationError, FeaturizeJob, run_job
-from mmbench.runner import CellTask, OnDone
+from mmbench.executor_api import (THREAD_VARS, CellTask, CellTimeout, FeaturizationError,
+                                  FeaturizeJob, OnDone, OnStart, array_keys, run_job, run_remote,
+                                  skeleton)
+
+#: the topic on which workers say which cell they start (``Worker.log_event``)
+START_TOPIC = "mmbench-cell-start"
+#: how often the client checks for started cells and time limits while it waits
+POLL_S = 0.2
+
+
+def run_cell(task: CellTask, train: Any, y_train: Any, test: Any, y_test: Any,
+             threads: int = 1) -> Any:
+    """On a worker: say that the cell starts (with this worker's address), then run it."""
+    from mmbench.executor_api import get_catalog
+
+    get_catalog()  # plugins loaded before the clock starts (a fresh worker imports them)
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        worker.log_event(START_TOPIC, {"cell": task.cell.cell_id, "address": worker.address})
+    except ValueError:  # not on a worker (tests calling it directly)
+        pass
+    return run_remote(task, train, y_train, test, y_test, threads)
 
 
 class DaskExecutor:
@@ -143,7 +166,11 @@ class DaskExecutor:
         if cluster is not None:
             cluster.close(timeout=self.timeout)
 
-    def run(self, tasks: Iterable[CellTask], on_done: OnDone) -> None:
+    def run(self, tasks: Iterable[CellTask], on_done: OnDone,
+            on_start: OnStart | None = None) -> None:
+        """Submit each task as it comes; record each as it finishes. A cell past its
+        ``timeout`` is released and the worker running it restarted (through its nanny: the
+        hung thread goes with the process); it is recorded as :class:`CellTimeout`."""
         from distributed import as_completed
 
         client = self._connect()
@@ -151,6 +178,16 @@ class DaskExecutor:
         shipped: dict[str, Any] = {}
         running: dict[Any, CellTask] = {}
         finished = as_completed()
+        starts: list[tuple[str, str, float]] = []  # (cell id, worker address, time seen)
+        lock = threading.Lock()
+        began: dict[str, tuple[str, float]] = {}
+
+        def heard(event: Any) -> None:  # on the client's event loop thread
+            msg = event[1] if isinstance(event, tuple) else event
+            with lock:
+                starts.append((msg["cell"], msg["address"], time.time()))
+
+        client.subscribe_topic(START_TOPIC, heard)
 
         resent: dict[str, int] = {}
 
@@ -167,7 +204,7 @@ class DaskExecutor:
             train = {m: ship(k, task.train[m]) for m, k in train_keys.items()}
             test = {m: ship(k, task.test[m]) for m, k in test_keys.items()}
             fut = client.submit(
-                run_remote, skeleton(task), train, ship(ytrain_key, task.y_train),
+                run_cell, skeleton(task), train, ship(ytrain_key, task.y_train),
                 test, ship(ytest_key, task.y_test), self.threads_per_cell,
                 key=f"mmbench-cell-{task.cell.cell_id}-{run}-{resent.get(task.cell.cell_id, 0)}",
                 retries=self.retries, pure=False)
@@ -175,6 +212,9 @@ class DaskExecutor:
             finished.add(fut)
 
         def handle(fut: Any) -> None:
+            if fut not in running:  # released for its time limit, recorded already
+                fut.release()
+                return
             task = running.pop(fut)
             cid = task.cell.cell_id
             if fut.status == "cancelled" and resent.get(cid, 0) < self.retries + 1:
@@ -190,20 +230,54 @@ class DaskExecutor:
             fut.release()
             on_done(task, outcome)
 
+        def watch() -> None:
+            with lock:
+                heard_now, starts[:] = list(starts), []
+            by_cell = {t.cell.cell_id: (f, t) for f, t in running.items()}
+            for cid, address, at in heard_now:
+                began[cid] = (address, at)
+                if cid in by_cell and on_start is not None:
+                    on_start(by_cell[cid][1], address)
+            now = time.time()
+            for fut, task in list(running.items()):
+                cid = task.cell.cell_id
+                if task.timeout and cid in began and now - began[cid][1] > task.timeout:
+                    del running[fut]
+                    fut.cancel()
+                    self._restart(client, began.pop(cid)[0])
+                    on_done(task, CellTimeout(task.timeout))
+
+        def drain(block: bool) -> None:
+            batch = finished.next_batch(block=False)  # record as they finish
+            for done in batch:
+                handle(done)
+            watch()
+            if block and not batch:
+                time.sleep(POLL_S)
+
         try:
             for task in tasks:
                 submit(task)
-                for done in finished.next_batch(block=False):  # record as they finish
-                    handle(done)
-            for done in finished:
-                handle(done)
+                drain(block=False)
+            while running:
+                drain(block=True)
         except BaseException:
             if running:
                 client.cancel(list(running), force=True)
             raise
         finally:
+            client.unsubscribe_topic(START_TOPIC)
             for fut in shipped.values():
                 fut.release()
+
+    def _restart(self, client: Any, address: str) -> None:
+        """Restart the worker at ``address`` (a cell there ran past its limit)."""
+        try:
+            client.restart_workers([address], timeout=self.timeout, raise_for_error=False)
+        except Exception as exc:  # a worker without a nanny cannot be restarted
+            logging.getLogger("mmbench").warning(
+                "could not restart Dask worker %s after a cell timed out (%s): the hung cell "
+                "keeps that worker busy; start workers with a nanny (the default)", address, exc)
 
 
 def _failure(fut: Any) -> BaseException:

@@ -5,21 +5,25 @@ from __future__ import annotations
 import numpy as np
 
 from mmbench.progress import track
+from mmbench.protocols import modality_param
 
 
 class HogColor:
-    """HOG of the grey image (scikit-image) plus a per-channel colour histogram."""
+    """HOG of the grey image (scikit-image) plus a per-channel colour histogram, of the image
+    modality ``modality``."""
 
     modality = "image"
+    kind = "image"
     version = "1"
     fits_on_train = False
 
-    def __init__(self, *, orientations: int = 9, pixels_per_cell: int = 8,
+    def __init__(self, *, modality: str = "image", orientations: int = 9, pixels_per_cell: int = 8,
                  cells_per_block: int = 2, color_bins: int = 8) -> None:
         for name, value in (("orientations", orientations), ("pixels_per_cell", pixels_per_cell),
                             ("cells_per_block", cells_per_block), ("color_bins", color_bins)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.modality = modality_param(modality, "image")
         self.orientations = orientations
         self.pixels_per_cell = pixels_per_cell
         self.cells_per_block = cells_per_block
@@ -48,15 +52,18 @@ class HogColor:
 
 
 class Pixels:
-    """Raw pixels scaled to [0, 1], flattened (optionally downsampled by striding)."""
+    """Raw pixels of the image modality ``modality`` scaled to [0, 1], flattened (optionally
+    downsampled by striding)."""
 
     modality = "image"
+    kind = "image"
     version = "1"
     fits_on_train = False
 
-    def __init__(self, *, stride: int = 1) -> None:
+    def __init__(self, *, modality: str = "image", stride: int = 1) -> None:
         if not isinstance(stride, int) or isinstance(stride, bool) or stride < 1:
             raise ValueError(f"stride must be a positive integer, got {stride!r}")
+        self.modality = modality_param(modality, "image")
         self.stride = stride
 
     def fit(self, samples: np.ndarray) -> Pixels:

@@ -7,15 +7,19 @@ from typing import Any
 
 import numpy as np
 
+from mmbench.protocols import modality_param
+
 
 class Tfidf:
-    """TF-IDF of word n-grams (scikit-learn), vocabulary learnt from the training split only."""
+    """TF-IDF of word n-grams (scikit-learn), vocabulary learnt from the training split only;
+    ``modality`` names the text modality it reads (``text``, ``title``, ``question``...)."""
 
     modality = "text"
+    kind = "text"
     version = "1"
     fits_on_train = True
 
-    def __init__(self, *, max_features: int = 2048, ngram_max: int = 2, min_df: int = 2,
+    def __init__(self, *, modality: str = "text", max_features: int = 2048, ngram_max: int = 2, min_df: int = 2,
                  sublinear_tf: bool = True, lowercase: bool = True) -> None:
         for name, value, lo in (("max_features", max_features, 1), ("ngram_max", ngram_max, 1),
                                 ("min_df", min_df, 1)):
@@ -24,6 +28,7 @@ class Tfidf:
         for name, value in (("sublinear_tf", sublinear_tf), ("lowercase", lowercase)):
             if not isinstance(value, bool):
                 raise ValueError(f"{name} must be true or false, got {value!r}")
+        self.modality = modality_param(modality, "text")
         self.max_features = max_features
         self.ngram_max = ngram_max
         self.min_df = min_df

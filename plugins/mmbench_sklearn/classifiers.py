@@ -46,7 +46,10 @@ class _Wrapped(ClassifierMixin, BaseEstimator):
         from sklearn.preprocessing import StandardScaler
 
         est = self._make()
-        self.model_ = make_pipeline(StandardScaler(), est) if self.standardize else est
+        model = make_pipeline(StandardScaler(), est) if self.standardize else est
+        if getattr(self, "warm_start", False):
+            _warm_from(getattr(self, "model_", None), model, X, y)
+        self.model_ = model
         self.model_.fit(X, y)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> _Wrapped:
@@ -71,23 +74,50 @@ class _Wrapped(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
+def _warm_from(previous: Any, model: Any, X: np.ndarray, y: np.ndarray) -> None:
+    """Start ``model``'s final estimator from ``previous``'s solution when both have the same
+    structure, features and classes (a refit along a regularisation path); else leave it."""
+    last = lambda m: m[-1] if hasattr(m, "steps") else m  # noqa: E731
+    if previous is None or type(previous) is not type(model):
+        return
+    old, new = last(previous), last(model)
+    if hasattr(old, "coef_") and old.coef_.shape[1] == X.shape[1] and np.array_equal(
+            old.classes_, np.unique(y)):
+        new.coef_, new.intercept_ = old.coef_.copy(), old.intercept_.copy()
+
+
 class LogReg(_Wrapped):
-    """Multinomial logistic regression (scikit-learn, lbfgs) on standardized features."""
+    """Multinomial logistic regression (scikit-learn, lbfgs) on standardized features.
+
+    ``warm_start = true`` makes a refit of a fitted instance (after ``set_params``) start
+    from its previous solution: tuning fits ``C`` along increasing values this way
+    (``path_params``)."""
+
+    #: Parameters along which a warm-started refit is cheaper (see :mod:`mmbench.tuning`).
+    path_params = ("C",)
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = _constraints(
-        LogisticRegression, ("C", "max_iter", "class_weight", "random_state"))
+        LogisticRegression, ("C", "max_iter", "class_weight", "random_state", "warm_start"))
 
     def __init__(self, *, C: float = 1.0, max_iter: int = 300, class_weight: str | None = None,
-                 standardize: bool = True, random_state: int | None = None) -> None:
+                 standardize: bool = True, random_state: int | None = None,
+                 warm_start: bool = False) -> None:
         self.C = C
         self.max_iter = max_iter
         self.class_weight = class_weight
         self.standardize = standardize
         self.random_state = random_state
+        self.warm_start = warm_start
+
+    def converged(self) -> bool:
+        """Whether the last fit stopped before ``max_iter`` (lbfgs met its tolerance)."""
+        last = self.model_[-1] if hasattr(self.model_, "steps") else self.model_
+        return bool(np.max(last.n_iter_) < self.max_iter)
 
     def _make(self) -> Any:
         return LogisticRegression(C=self.C, max_iter=self.max_iter,
-                                  class_weight=self.class_weight, random_state=self.random_state)
+                                  class_weight=self.class_weight, random_state=self.random_state,
+                                  warm_start=self.warm_start)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> LogReg:
         super().fit(X, y)

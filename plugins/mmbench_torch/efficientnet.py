@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmbench.errors import UserError
+from mmbench.protocols import modality_param
 
 from .batching import (ImageSpec, check_images, encode_images, image_memory_estimate,
                        prepare_model, resolve_device)
@@ -54,15 +55,18 @@ class EfficientNetLite0:
     ``image_size`` is the side images are resized to (224 is the training resolution; CIFAR's
     32 px images give most of the accuracy at 128 for a fraction of the cost, see
     docs/featurizers.md). ``batch_size = 0`` picks one (64 on CPU, from free memory on GPU).
+    ``modality``: the image modality read (any image-kind modality of the dataset).
     """
 
     modality: ClassVar[str] = "image"
+    kind: ClassVar[str] = "image"
     version: ClassVar[str] = "1"
     fits_on_train: ClassVar[bool] = False
     output_dim: ClassVar[int] = 1280
 
-    def __init__(self, *, image_size: int = 224, batch_size: int = 0,
+    def __init__(self, *, modality: str = "image", image_size: int = 224, batch_size: int = 0,
                  weights: str | None = None, device: str = "cpu") -> None:
+        self.modality = modality_param(modality, "image")  # type: ignore[misc]
         if not isinstance(image_size, int) or not 32 <= image_size <= 1024:
             raise ValueError(f"image_size must be an integer in 32..1024, got {image_size!r}")
         if not isinstance(batch_size, int) or batch_size < 0:

@@ -1,0 +1,89 @@
+"""Image sources: resolving paths from a table, keying them for the decoded-array cache, and
+loading them through the cache (:func:`load_images`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmbench.errors import UserError
+
+from .images import Source, SizePolicy, array_digest, decode_images
+from .store import cached_arrays
+
+_FORMAT = "1"
+_URL_SCHEMES = ("http://", "https://", "ftp://", "s3://", "gs://", "hf://")
+
+
+def resolve_paths(values: Sequence[Any], base: Path, where: str) -> list[Path]:
+    """Image paths from a table column: relative to ``base`` (the table's folder) or absolute;
+    URLs and empty cells refused (mmbench reads local files only), one line naming the row."""
+    out = []
+    for row, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            raise UserError(f"{where}: row {row} has no image path ({value!r}): fill the cell "
+                            f"or drop the row")
+        if value.lower().startswith(_URL_SCHEMES):
+            raise UserError(f"{where}: row {row} is a URL ({value}); mmbench reads local image "
+                            f"files only (it works offline): download the images and put their "
+                            f"paths in the table")
+        p = Path(value)
+        out.append(p if p.is_absolute() else base / p)
+    return out
+
+
+def source_key(sources: Sequence[Source], salt: str, names: Sequence[str] | None = None) -> str:
+    """The cache key of ``sources``: each file's resolved path, size and mtime (a changed
+    file changes it), each bytes source's blake2b, plus ``salt``. Missing files are refused,
+    naming the first ones."""
+    h = hashlib.sha256(f"{_FORMAT}\0{salt}\0".encode())
+    missing: list[str] = []
+    for i, src in enumerate(sources):
+        if isinstance(src, bytes):
+            h.update(b"b" + hashlib.blake2b(src, digest_size=16).digest())
+            continue
+        try:
+            st = os.stat(src)
+        except OSError:
+            missing.append(names[i] if names is not None else str(src))
+            continue
+        h.update(f"{os.path.realpath(src)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise UserError(f"{len(missing)} image file(s) do not exist: "
+                        f"{', '.join(missing[:3])}{more}; fix the paths or add the files")
+    return h.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Decoded images with their content digest (:func:`~.images.array_digest`)."""
+
+    images: np.ndarray
+    digest: str
+    from_cache: bool
+
+
+def load_images(sources: Sequence[Source], policy: SizePolicy = SizePolicy(), *,
+                names: Sequence[str] | None = None, namespace: str = "images",
+                description: str = "decoding images") -> Decoded:
+    """Decode ``sources`` (see :func:`~.images.decode_images`), cached in
+    ``cache_dir()/<namespace>/``: a second load of unchanged files reads one ``.npy``."""
+    key = source_key(sources, policy.describe(), names)
+
+    def build() -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        images = decode_images(sources, policy, names=names, description=description)
+        return {"images": images}, {"digest": array_digest(images), "n": len(images)}
+
+    (arrays, meta), hit = cached_arrays(namespace, key, build)
+    images = arrays.get("images")
+    if images is None or len(images) != len(sources) or "digest" not in meta:
+        (arrays, meta), hit = build(), False
+        images = arrays["images"]
+    return Decoded(images, str(meta["digest"]), hit)

@@ -1,0 +1,131 @@
+"""Per-cell time limits (suite ``cell_timeout``, ``--cell-timeout``) enforced by the process
+pool, the Dask executor and, for code that returns to Python, in-process; the running cells
+shown with their elapsed time, without a terminal a line every heartbeat."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from hang_kit import install, mmbench
+
+SUITE = """
+name = "h"
+results_dir = "{results}"
+cache_dir = "{cache}"
+seeds = [0]
+{extra}
+
+[[datasets]]
+name = "synthetic"
+params = {{ n = 120, n_classes = 3 }}
+
+[[featurizers]]
+name = "hog-color"
+params = {{ pixels_per_cell = 4 }}
+
+[[featurizers]]
+name = "tfidf"
+params = {{ max_features = 32, min_df = 1 }}
+
+[[fusions]]
+name = "concat"
+
+[[classifiers]]
+name = "logreg"
+
+[[classifiers]]
+name = "hang"
+params = {{ mode = "{mode}", seconds = {seconds} }}
+only = {{ fusions = ["concat"] }}
+"""
+
+
+def setup(tmp_path: Path, mode: str, seconds: float = 3600, extra: str = "") -> tuple[Path, Path]:
+    site = install(tmp_path / "site")
+    suite = tmp_path / "h.toml"
+    suite.write_text(SUITE.format(results=tmp_path / "results", cache=tmp_path / "cache",
+                                  mode=mode, seconds=seconds, extra=extra))
+    return site, suite
+
+
+def statuses(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    out = {}
+    for p in (tmp_path / "results" / "h" / "cells").glob("*.json"):
+        r = json.loads(p.read_text())
+        feats = "+".join(sorted(r["featurizers"]))
+        out[f"{r['fusion']['name']}/{feats}/{r['classifier']['name']}"] = (r["status"],
+                                                                           r.get("error", ""))
+    return out
+
+
+def check_timed_out(tmp_path: Path, seconds: int) -> None:
+    got = statuses(tmp_path)
+    hang = "concat/image+text/hang"
+    assert got[hang][0] == "failed"
+    assert f"timed out after {seconds} s" in got[hang][1]
+    others = {k: v for k, v in got.items() if k != hang}
+    assert len(others) == 3 and all(s == "ok" for s, _ in others.values()), got
+
+
+@pytest.mark.parametrize("mode", ["python", "native"])
+def test_pool_stops_a_hung_cell_and_records_it_failed(tmp_path: Path, mode: str) -> None:
+    site, suite = setup(tmp_path, mode)
+    t0 = time.monotonic()
+    proc = mmbench(site, "run", suite, "--n-jobs", "2", "--cell-timeout", "2",
+                   env={"MMBENCH_HEARTBEAT_S": "1"})
+    assert proc.returncode == 1, proc.stderr  # a failed cell
+    assert time.monotonic() - t0 < 120
+    check_timed_out(tmp_path, 2)
+    assert "FAILED" in proc.stdout and "timed out after 2 s" in proc.stdout
+    # without a terminal, what runs is named every heartbeat, with its worker and elapsed time
+    running = [ln for ln in proc.stdout.splitlines() if ln.startswith("still running:")]
+    assert any("hang(" in ln and "on worker pid" in ln for ln in running), proc.stdout
+
+
+def test_suite_field_limits_cells_in_process_for_python_code(tmp_path: Path) -> None:
+    site, suite = setup(tmp_path, "python", extra="cell_timeout = 2")
+    proc = mmbench(site, "run", suite)
+    assert proc.returncode == 1, proc.stderr
+    check_timed_out(tmp_path, 2)
+    assert "cell_timeout in this process stops a plugin only when it returns" in proc.stdout
+
+
+def test_slow_featurization_and_cells_are_named_while_they_run(tmp_path: Path) -> None:
+    site, suite = setup(tmp_path, "slow", seconds=2.5)
+    proc = mmbench(site, "run", suite, env={"MMBENCH_HEARTBEAT_S": "1"})
+    assert proc.returncode == 0, proc.stderr
+    running = [ln for ln in proc.stdout.splitlines() if ln.startswith("still running:")]
+    assert any("concat" in ln and "hang(" in ln and "on this process" in ln
+               for ln in running), proc.stdout
+    assert all(s == "ok" for s, _ in statuses(tmp_path).values())
+
+
+@pytest.mark.slow
+def test_dask_restarts_the_worker_of_a_hung_cell(tmp_path: Path) -> None:
+    site, suite = setup(tmp_path, "native",
+                        extra='[executor]\nname = "dask"\nn_workers = 2')
+    proc = mmbench(site, "run", suite, "--cell-timeout", "8", env={"MMBENCH_HEARTBEAT_S": "1"})
+    assert proc.returncode == 1, proc.stderr
+    check_timed_out(tmp_path, 8)
+    running = [ln for ln in proc.stdout.splitlines() if ln.startswith("still running:")]
+    assert any("hang(" in ln and "tcp://" in ln for ln in running), proc.stdout
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf"])
+def test_a_bad_cell_timeout_is_one_line_and_exit_2(tmp_path: Path, value: str) -> None:
+    site, suite = setup(tmp_path, "none")
+    proc = mmbench(site, "run", suite, f"--cell-timeout={value}")
+    assert proc.returncode == 2
+    assert "--cell-timeout must be a positive number of seconds" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "results" / "h" / "cells").exists()
+
+
+def test_a_bad_suite_cell_timeout_is_refused(tmp_path: Path) -> None:
+    site, suite = setup(tmp_path, "none", extra="cell_timeout = -5")
+    proc = mmbench(site, "validate", suite)
+    assert proc.returncode == 2 and "cell_timeout" in proc.stderr
