@@ -278,9 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new-plugin", help="write a ready-to-install plugin package to start from")
     p.add_argument("name", help="distribution name, e.g. mmbench-median-fusion (its package is "
                    "mmbench_median_fusion, its plugin name median-fusion)")
-    p.add_argument("--kind", default="fusion",
-                   choices=["featurizer", "fusion", "classifier", "dataset"],
-                   help="what the example plugin provides (default: fusion)")
+    p.add_argument("--kind", default="fusion", help="what the package provides: featurizer, "
+                   "fusion, classifier or dataset, or several comma-separated into one package "
+                   "(--kind fusion,featurizer) (default: fusion)")
     p.add_argument("--dir", default=".", help="folder to create the package in (default: .)")
     p.set_defaults(func=cmd_new_plugin)
     return parser

@@ -42,9 +42,10 @@ def task(plugin: Any, make_classifier: Any = None, data: MultimodalData | None =
     kind = kind_of(plugin)
     if kind == "featurizer":
         data = data if data is not None else tiny_data()
-        samples = data.modalities.get(plugin_class(plugin).modality)
+        modality = plugin.modality  # an instance may name its own (a parameter)
+        samples = data.modalities.get(modality)
         if samples is None:
-            fail(plugin, f"modality {plugin_class(plugin).modality!r} is not in the test data "
+            fail(plugin, f"modality {modality!r} is not in the test data "
                          f"{list(data.modalities)}; pass data=... with that modality")
         cut = int(len(samples) * 0.7)
         parts = (samples[:cut], samples[len(samples) - cut:])

@@ -44,7 +44,7 @@ class LateFusion(FusionBase):
             raise ValueError(f"calibrate must be one of {CALIBRATIONS}, got {calibrate!r}")
         self.calibrate = calibrate
         self.inner_cv = inner_cv
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
         self.clfs_: dict[str, Any] = {}
 
     def _calibration_folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
