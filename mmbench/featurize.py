@@ -90,8 +90,16 @@ class FeaturizeJob:
     index: tuple[np.ndarray | None, ...] = ()
 
 
-def run_job(job: FeaturizeJob, catalog: Any = None) -> list[np.ndarray]:
-    """The matrices of ``job``; any failure is a :class:`FeaturizationError` naming it."""
+#: a worker's last built featurizer of a shard job (its model stays loaded for the next shard)
+_kept: dict[str, Any] = {}
+
+
+def run_job(job: FeaturizeJob, catalog: Any = None, keep: bool = False) -> list[np.ndarray]:
+    """The matrices of ``job``; any failure is a :class:`FeaturizationError` naming it.
+
+    ``keep``: reuse the featurizer built for the previous job of the same variant and context
+    in this process (a worker computing shards loads the model once); only for featurizers
+    that do not learn from data."""
     if catalog is None:
         from .plugins import get_catalog
 
@@ -113,7 +121,13 @@ def run_job(job: FeaturizeJob, catalog: Any = None) -> list[np.ndarray]:
         except Exception as exc:
             raise FeaturizationError(f"{job.who} failed: {type(exc).__name__}: {exc}") from exc
 
-    feat = instantiate(entry, job.variant, job.context)
+    kept_key = repr((job.variant.as_dict(), sorted(job.context.items())))
+    feat = _kept.get(kept_key) if keep and job.fit_on is None else None
+    if feat is None:
+        feat = instantiate(entry, job.variant, job.context)
+        if keep and job.fit_on is None:
+            _kept.clear()  # one model per worker at a time
+            _kept[kept_key] = feat
     # refused before computing if the estimate exceeds the memory of the process that runs it
     check_featurization_memory(feat, plugin_input(job.parts[0] if job.fit_on is None
                                                   else job.fit_on),

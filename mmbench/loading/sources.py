@@ -21,10 +21,12 @@ _FORMAT = "1"
 _URL_SCHEMES = ("http://", "https://", "ftp://", "s3://", "gs://", "hf://")
 
 
-def resolve_paths(values: Sequence[Any], base: Path, where: str) -> list[Path]:
+def resolve_paths(values: Sequence[Any], base: Path, where: str) -> list[str]:
     """Image paths from a table column: relative to ``base`` (the table's folder) or absolute;
     URLs and empty cells refused (mmbench reads local files only), one line naming the row."""
     out = []
+    root = os.fspath(base)
+    join = os.path.join
     for row, value in enumerate(values):
         if not isinstance(value, str) or not value.strip():
             raise UserError(f"{where}: row {row} has no image path ({value!r}): fill the cell "
@@ -33,8 +35,7 @@ def resolve_paths(values: Sequence[Any], base: Path, where: str) -> list[Path]:
             raise UserError(f"{where}: row {row} is a URL ({value}); mmbench reads local image "
                             f"files only (it works offline): download the images and put their "
                             f"paths in the table")
-        p = Path(value)
-        out.append(p if p.is_absolute() else base / p)
+        out.append(join(root, value))  # an absolute value replaces root
     return out
 
 
@@ -44,16 +45,19 @@ def source_key(sources: Sequence[Source], salt: str, names: Sequence[str] | None
     naming the first ones."""
     h = hashlib.sha256(f"{_FORMAT}\0{salt}\0".encode())
     missing: list[str] = []
+    stat, absolute = os.stat, os.path.abspath
+    parts: list[str] = []
     for i, src in enumerate(sources):
         if isinstance(src, bytes):
-            h.update(b"b" + hashlib.blake2b(src, digest_size=16).digest())
+            parts.append("b" + hashlib.blake2b(src, digest_size=16).hexdigest())
             continue
         try:
-            st = os.stat(src)
+            st = stat(src)  # follows symlinks: a changed target changes the key
         except OSError:
             missing.append(names[i] if names is not None else str(src))
             continue
-        h.update(f"{os.path.realpath(src)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        parts.append(f"{absolute(src)}|{st.st_size}|{st.st_mtime_ns}")
+    h.update("\n".join(parts).encode())
     if missing:
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise UserError(f"{len(missing)} image file(s) do not exist: "
