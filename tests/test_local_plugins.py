@@ -145,3 +145,9 @@ def test_bad_files_are_one_line_each_with_their_toml_line(project, capsys):
     assert "plugins[2] (line 3)" in problems and "ModuleNotFoundError" in problems
     assert "plugin file './plugins/missing.py' not found" in problems
     assert "max-confidence" in catalog["fusion"]  # the good file is used as usual
+
+
+def test_worker_processes_of_the_local_executor_load_the_file(project):
+    summary = run_suite(project / "suite.toml", Console(file=io.StringIO()),
+                        catalog=load_catalog(), executor="local", executor_options={"n_jobs": 2})
+    assert summary.ran == 3 and not summary.failed, summary.failed
