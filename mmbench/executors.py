@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import MmbenchError, UserError
+from .paramcheck import type_problems
 from .plan import Cell
 from .registry import build
 
@@ -48,6 +49,9 @@ def make_executor(catalog: Any, spec: Any = None, name: str | None = None,
     if unknown:
         valid = ", ".join(n for n in accepted if n != "catalog") or "none"
         raise UserError(f"invalid option(s) {unknown} for executor {name!r}; valid: {valid}")
+    typed = type_problems(entry.cls, options)
+    if typed:
+        raise UserError(f"executor {name!r}: " + "; ".join(problem for _, problem in typed))
     if "catalog" in accepted:
         options["catalog"] = catalog
     return build(entry, options)

@@ -11,8 +11,16 @@ from mmbench.protocols import modality_param
 
 
 class Tfidf:
-    """TF-IDF of word n-grams (scikit-learn), vocabulary learnt from the training split only;
-    ``modality`` names the text modality it reads (``text``, ``title``, ``question``...)."""
+    """TF-IDF of word n-grams (scikit-learn), vocabulary learnt from the training split only.
+
+    :param max_features: keep at most this many n-grams, the most frequent in the training
+        split (the width; it can be smaller when the vocabulary is).
+    :param ngram_max: longest n-gram counted: 1 for single words, 2 for words and word pairs.
+    :param min_df: ignore n-grams found in fewer training texts than this.
+    :param sublinear_tf: use 1 + log(term frequency) instead of the raw count.
+    :param lowercase: lowercase the texts before counting.
+    :param modality: the text modality read (``text``, ``title``, ``question``...).
+    """
 
     modality = "text"
     kind = "text"

@@ -18,6 +18,17 @@ def check_alpha(alpha: Any) -> float:
     return float(alpha)
 
 
+def alpha_notes(params: Mapping[str, Any], default_primary: str = "image") -> list[str]:
+    """Leaderboard marks of an ``alpha``-weighted fusion whose weight leaves one side out:
+    ``image alone`` (alpha = 1) or ``image unused`` (alpha = 0)."""
+    alpha, primary = params.get("alpha"), params.get("primary", default_primary)
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float):
+        return []
+    if alpha == 1:
+        return [f"{primary} alone"]
+    return [f"{primary} unused"] if alpha == 0 else []
+
+
 def check_positive_int(name: str, value: Any, *, optional: bool = False) -> int | None:
     """``value`` as a positive int (or None when ``optional``), else a ValueError."""
     if value is None and optional:

@@ -20,7 +20,14 @@ from .common import Standardizer, check_device, check_positive_int, check_seed
 
 class _TorchFusion(FusionBase):
     """Standardize each view, train ``self._network`` with a softmax head, then classify its
-    representation with the cell's classifier."""
+    representation with the cell's classifier.
+
+    :param dim: width of the fused representation the cell's classifier is trained on.
+    :param epochs: passes over the training split.
+    :param lr: AdamW learning rate (> 0).
+    :param weight_decay: AdamW's decoupled weight decay (>= 0).
+    :param batch_size: samples per optimizer step.
+    """
 
     level = "structure"
     min_modalities = 2
@@ -146,6 +153,8 @@ class LowRankTensor(_TorchFusion):
 
     Missing modality: its standardized input is the training mean (zeros), so only its bias
     factor remains and h depends on the present modalities alone.
+
+    :param rank: number of modality-specific factors summed (the rank of the fused tensor).
     """
 
     def __init__(self, *, rank: int = 4, dim: int = 32, epochs: int = 30, lr: float = 3e-3,
@@ -189,6 +198,10 @@ class JointEmbedding(_TorchFusion):
 
     Missing modality: the mean over the embeddings of the modalities a sample has (each lives in
     the same space); none at all: zeros.
+
+    :param hidden: width of each modality's hidden layer.
+    :param align: weight (>= 0) of the contrastive term; 0 trains on the class alone.
+    :param temperature: temperature (> 0) of the contrastive term's softmax.
     """
 
     def __init__(self, *, dim: int = 32, hidden: int = 128, align: float = 0.5,

@@ -15,7 +15,15 @@ from .common import (Projector, Standardizer, check_positive_int, check_seed, di
 
 
 class _Subspace(FusionBase):
-    """Two views -> paired latent scores (CCA / PLS), averaged into one representation."""
+    """Two views -> paired latent scores (CCA / PLS), averaged into one representation.
+
+    :param n_components: number of latent components (not set: min(8, the smallest view's
+        dimension)); at most each view's dimension and ``reduce``.
+    :param reduce: each standardized view larger than this is first reduced by PCA to this many
+        dimensions (fitted on the training split), which keeps the fit fast and regularized;
+        ``None`` (from Python only: TOML has no null) skips the reduction.
+    :param max_iter: iteration limit of scikit-learn's solver.
+    """
 
     level = "structure"
     min_modalities = 2
@@ -90,9 +98,8 @@ class _Subspace(FusionBase):
 
 class CCA(_Subspace):
     """Canonical correlation analysis (scikit-learn) of two standardized modalities, each first
-    reduced by PCA to ``reduce`` dimensions (default 128; null: none) when larger, which keeps
-    CCA fast and regularized; the classifier sees the mean of their standardized canonical
-    variates. ``n_components`` defaults to min(8, smallest view dimension).
+    reduced by PCA to ``reduce`` dimensions when larger, which keeps CCA fast and regularized;
+    the classifier sees the mean of their standardized canonical variates.
 
     Missing modality: the present modality's canonical variates alone (the two are maximally
     correlated, so each estimates the shared part); both missing: the training mean (prior-like).
@@ -110,7 +117,6 @@ class PLS(_Subspace):
     """Partial least squares, canonical mode (scikit-learn ``PLSCanonical``) of two
     standardized modalities (PCA-reduced to ``reduce`` dimensions first, as for ``cca``); the
     classifier sees the mean of their standardized latent scores.
-    ``n_components`` defaults to min(8, smallest view dimension).
 
     Missing modality: the present modality's scores alone; both missing: the training mean.
     """
@@ -125,12 +131,15 @@ class PLS(_Subspace):
 
 class Tensor(FusionBase):
     """Tensor fusion (Zadeh et al. 2017): each modality standardized and reduced by PCA (fitted
-    on train) to ``dim`` components (default min(16, its dimension)), a constant 1 appended, and
-    the outer product of the modalities flattened (so it holds every unimodal feature and every
-    cross-modal product) and standardized for the cell's classifier. Size: (dim + 1) ** k.
+    on train) to ``dim`` components, a constant 1 appended, and the outer product of the
+    modalities flattened (so it holds every unimodal feature and every cross-modal product) and
+    standardized for the cell's classifier. Size: (dim + 1) ** k for k modalities.
 
     Missing modality: its reduced vector is the training mean (zeros), so only its bias 1
     survives and the product keeps the present modality's own terms.
+
+    :param dim: PCA components kept per modality (not set: min(16, the modality's dimension));
+        at most each modality's dimension.
     """
 
     level = "structure"

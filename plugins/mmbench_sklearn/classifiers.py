@@ -33,7 +33,16 @@ def _constraints(est: type, names: tuple[str, ...]) -> dict[str, list[Any]]:
 class _Wrapped(ClassifierMixin, BaseEstimator):
     """Fits ``[StandardScaler ->] self._make()``; exposes ``classes_``, ``n_features_in_``,
     ``predict_proba`` and ``predict``. Input is checked as scikit-learn checks it: finite
-    dense 2-d floats (sparse input is refused: densify it), classification targets."""
+    dense 2-d floats (sparse input is refused: densify it), classification targets.
+
+    :param C: inverse regularization strength (> 0): smaller is stronger regularization.
+    :param max_iter: iteration limit of the solver.
+    :param class_weight: ``"balanced"`` weighs each class inversely to its frequency in the
+        training split; not set: every sample counts the same.
+    :param standardize: standardize each feature (training mean and standard deviation) first.
+    :param n_estimators: number of trees.
+    :param max_depth: maximum depth of a tree.
+    """
 
     standardize: bool
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
@@ -89,9 +98,10 @@ def _warm_from(previous: Any, model: Any, X: np.ndarray, y: np.ndarray) -> None:
 class LogReg(_Wrapped):
     """Multinomial logistic regression (scikit-learn, lbfgs) on standardized features.
 
-    ``warm_start = true`` makes a refit of a fitted instance (after ``set_params``) start
-    from its previous solution: tuning fits ``C`` along increasing values this way
-    (``path_params``)."""
+    :param warm_start: a refit of a fitted instance (after ``set_params``) starts from its
+        previous solution: tuning fits ``C`` along increasing values this way
+        (``path_params``).
+    """
 
     #: Parameters along which a warm-started refit is cheaper (see :mod:`mmbench.tuning`).
     path_params = ("C",)
@@ -164,7 +174,14 @@ class LinearSVM(_Wrapped):
 
 
 class RandomForest(_Wrapped):
-    """Random forest (scikit-learn); ``n_jobs`` cores (all in a serial run, one per worker)."""
+    """Random forest (scikit-learn); ``n_jobs`` cores (all in a serial run, one per worker).
+
+    :param max_depth: maximum depth of a tree; not set: grown until leaves are pure or hold
+        ``min_samples_leaf`` samples.
+    :param min_samples_leaf: fewest training samples a leaf may hold.
+    :param max_features: features tried at each split: ``"sqrt"``, ``"log2"``, or a share in
+        (0, 1] of the features.
+    """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = _constraints(
         RandomForestClassifier, ("n_estimators", "max_depth", "min_samples_leaf", "max_features",
@@ -191,7 +208,13 @@ class RandomForest(_Wrapped):
 
 
 class XGBoost(_Wrapped):
-    """Gradient-boosted trees (XGBoost, hist); ``n_jobs`` threads (-1: all cores)."""
+    """Gradient-boosted trees (XGBoost, hist); ``n_jobs`` threads (-1: all cores).
+
+    :param max_depth: maximum depth of a tree (0: no limit).
+    :param learning_rate: shrinkage of each tree's contribution, in (0, 1].
+    :param subsample: share of the training samples, in (0, 1], each tree is grown on.
+    :param colsample_bytree: share of the features, in (0, 1], each tree may use.
+    """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
