@@ -160,8 +160,8 @@ def audit_texts(texts: Sequence[str], y: np.ndarray, class_names: Sequence[str],
 def audit_dataset(data: Any, dataset: Any = None) -> dict[str, Any] | None:
     """Audit every text modality of ``data`` (a :class:`~mmbench.protocols.MultimodalData`);
     None when it has no text."""
-    fields = {m: s for m, s in data.modalities.items()
-              if isinstance(s, list) and (not s or isinstance(s[0], str))}
+    fields = {m: list(s) for m, s in data.modalities.items()
+              if data.kind(m) == "text" and (not len(s) or isinstance(s[0], str))}
     if not fields:
         return None
     synonyms = dataset_synonyms(dataset, data.meta)
@@ -182,14 +182,36 @@ def load_audit(results_dir: Path) -> dict[str, Any]:
 def store_audit(results_dir: Path, label: str, report: dict[str, Any]) -> None:
     """Add (or replace) one dataset's audit in ``audit.json``."""
     audits = load_audit(results_dir)
-    audits[label] = report
-    atomic_write_bytes(Path(results_dir) / AUDIT_FILE, json.dumps(audits, indent=1).encode())
+    audits[label] = _json_safe(report)
+    atomic_write_bytes(Path(results_dir) / AUDIT_FILE,  # strict JSON: no NaN
+                       json.dumps(audits, indent=1, allow_nan=False).encode())
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinite number (a share of a class with no sample, an
+    accuracy that could not be computed) as None, which JSON has."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
 
 
 def update_audit(results_dir: Path, label: str, data: Any, dataset: Any,
                  splits: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
-    """Store the audit of one dataset variant: the captions' (once per fingerprint) and the
-    train/test duplicates of ``splits`` (name -> (train, test); once per set of splits)."""
+    """Store the audit of one dataset variant (see :func:`audit_report`)."""
+    report = audit_report(results_dir, label, data, dataset, splits)
+    if report is not None:
+        store_audit(results_dir, label, report)
+
+
+def audit_report(results_dir: Path, label: str, data: Any, dataset: Any,
+                 splits: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any] | None:
+    """The audit of one dataset variant, or None when ``audit.json`` holds it already: the
+    captions' (once per fingerprint) and the train/test duplicates of ``splits`` (name ->
+    (train, test); once per set of splits)."""
     from .duplicates import duplicate_audit
 
     stored = load_audit(results_dir).get(label, {})
@@ -200,11 +222,11 @@ def update_audit(results_dir: Path, label: str, data: Any, dataset: Any,
     key = h.hexdigest()[:16]
     same_data = stored.get("fingerprint") == data.fingerprint
     if same_data and stored.get("duplicates", {}).get("splits") == key:
-        return
+        return None
     report = dict(stored) if same_data else (audit_dataset(data, dataset)
                                              or {"fingerprint": data.fingerprint})
     report["duplicates"] = {"splits": key, "modalities": duplicate_audit(data, splits)}
-    store_audit(results_dir, label, report)
+    return report
 
 
 def audit_lines(audits: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from .cost import PeakRSS
 from .errors import PluginOutputError
 from .metrics import SCALAR_METRICS, compute_metrics
 from .plan import Cell
+from .probabilities import proba_problem
 from .protocols import Views
 from .readonly import InputWriteError, guard, plugin_input
 from .robustness import RobustViews, curves
@@ -122,6 +123,8 @@ def evaluate_cell(
     except InputWriteError:
         raise
     except PluginOutputError as exc:  # e.g. a classifier's probabilities, checked in a fusion
+        if str(exc).startswith(who):  # check_proba's own, already naming the cell's plugins
+            raise
         raise PluginOutputError(f"{who}: {exc}") from exc
     oracle_s = time.perf_counter() - t_oracle
     y_pred = proba.argmax(axis=1)
@@ -161,7 +164,8 @@ def _given(views: Views) -> dict[str, np.ndarray]:
 
 
 def check_proba(proba: Any, n: int, n_classes: int, who: str) -> np.ndarray:
-    """``proba`` as float64[n, n_classes] of finite values, or a :class:`PluginOutputError`
+    """``proba`` as float64[n, n_classes] of probabilities (finite, in [0, 1], rows summing
+    to 1: see :mod:`.probabilities`), or a :class:`PluginOutputError`
     saying what ``who`` returned instead (the cell is then not recorded)."""
     try:
         out = np.asarray(proba, dtype=np.float64)
@@ -172,11 +176,9 @@ def check_proba(proba: Any, n: int, n_classes: int, who: str) -> np.ndarray:
         raise PluginOutputError(
             f"{who}: predict_proba returned shape {out.shape}; expected ({n}, {n_classes}): one "
             f"row per test sample, one column per class in label order")
-    bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
-    if len(bad):
-        raise PluginOutputError(
-            f"{who}: predict_proba returned NaN or inf for {len(bad)} of {n} test rows (row "
-            f"{', '.join(str(i) for i in bad[:5])}{' ...' if len(bad) > 5 else ''})")
+    problem = proba_problem(out)
+    if problem is not None:
+        raise PluginOutputError(f"{who}: {problem}")
     return out
 
 

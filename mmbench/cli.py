@@ -27,6 +27,8 @@ COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, m
                 "log_loss, brier, ece, tuned, optimism, tune_s, cost "
                 "(= fit_s,predict_s,score_s,tune_s,mem,dims: mean seconds per cell), scores "
                 "(= log_loss,brier,ece); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
+PLUGINS_DIR_HELP = ("also load every plugin .py file in DIR (unpackaged plugins; each recorded "
+                    "with its file's sha256 as its version)")
 ALL_HELP = ("also the recorded cells the current suite no longer plans (it was edited since), "
             "marked 'not in the current suite'")
 
@@ -52,14 +54,22 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .runner import run_suite
 
     parse_columns(args.columns)  # an unknown column fails before the run, not after
+    if getattr(args, "report", None):  # so does a report path that cannot be written
+        from .writable import output_file
+
+        output_file(args.report, "report")
     from .timeouts import check_timeout
 
+    choice = executor_choice(args)  # (a bad --n-jobs fails before the run)
     summary = run_suite(args.suite, console, rerun=args.rerun, fail_fast=args.fail_fast,
-                        wait=getattr(args, "wait", False),
-                        cell_timeout=check_timeout(args.cell_timeout), **executor_choice(args))
+                        wait=getattr(args, "wait", False), yes=getattr(args, "yes", True),
+                        rerun_failed=getattr(args, "rerun_failed", False),
+                        cell_timeout=check_timeout(args.cell_timeout), **choice)
+    kept = (f" ({summary.kept_failed} of them failed: not retried, --rerun-failed retries "
+            "them)" if summary.kept_failed else "")
     console.print(
-        f"{summary.planned} cells planned, {summary.skipped} already recorded, "
-        f"{summary.ran} run, {len(summary.failed)} failed; "
+        f"{summary.planned} cells planned, {summary.skipped} already recorded{kept}, "
+        f"{summary.ran + len(summary.failed)} run, {len(summary.failed)} failed; "
         f"{summary.features_computed} feature matrices computed; {summary.seconds:.1f} s",
         highlight=False,
     )
@@ -74,8 +84,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     for cell, message in summary.failed:
         from .runner import describe
 
-        console.print(f"[red]failed:[/] {escape(describe(cell))}: {escape(message)}")
-    return EXIT_FAILED if summary.failed else EXIT_OK
+        console.print(f"[red]failed:[/] {escape(describe(cell))}: {escape(message)}",
+                      soft_wrap=True)  # one line, as long as it is
+    return EXIT_FAILED if summary.failed or summary.kept_failed else EXIT_OK
 
 
 def executor_choice(args: argparse.Namespace) -> dict[str, object]:
@@ -83,6 +94,10 @@ def executor_choice(args: argparse.Namespace) -> dict[str, object]:
     suite's ``[executor]`` table; ``--address`` alone means ``--executor dask``)."""
     name = getattr(args, "executor", None)
     options = {"address": getattr(args, "address", None), "n_jobs": getattr(args, "n_jobs", None)}
+    n_jobs = options["n_jobs"]
+    if n_jobs is not None and n_jobs < 1:
+        raise UserError(f"--n-jobs must be a number of worker processes, 1 or more; got "
+                        f"{n_jobs} (1 runs the cells one after the other)")
     if name is None and options["address"]:
         name = "dask"
     return {"executor": name, "executor_options": {k: v for k, v in options.items() if v}}
@@ -133,6 +148,9 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from .compare import compare_runs
 
+    if not 0 < args.alpha < 1:  # (NaN fails this too)
+        raise UserError(f"--alpha must be a significance level between 0 and 1 (e.g. 0.05); "
+                        f"got {args.alpha}")
     df, metric = compare_runs(args.results_a, args.results_b, args.metric, args.alpha,
                               include_all=args.all)
     if df.empty:
@@ -162,12 +180,17 @@ def cmd_plugins(args: argparse.Namespace, console: Console) -> int:
     from .plugins import describe_plugins, get_catalog
 
     catalog = get_catalog()
+    if getattr(args, "markdown", False) or getattr(args, "name", None):
+        from .plugin_info import print_reference
+
+        return print_reference(catalog, args, console)
     if getattr(args, "json", False):
         import json
 
         sys.stdout.write(json.dumps(describe_plugins(catalog), indent=2) + "\n")
         return EXIT_OK
-    table = Table(title="registered plugins", header_style="bold")
+    table = Table(title="registered plugins", header_style="bold",
+                  caption="mmbench plugins NAME: a plugin's parameters and documentation")
     for col in ("kind", "name", "plugin", "distribution", "summary"):
         table.add_column(col)
     for kind, registry in catalog.registries.items():
@@ -212,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a suite (only cells not yet recorded)")
     p.add_argument("suite", help="path to a suite TOML file")
     p.add_argument("--rerun", action="store_true", help="run every cell, even recorded ones")
+    p.add_argument("--rerun-failed", action="store_true", help="also run the cells recorded "
+                   "as failed (default: a failed cell is recorded with its error and not "
+                   "retried, unless its inputs changed)")
+    p.add_argument("--yes", action="store_true", help="start a run of more than 1,000 cells "
+                   "without a record (MMBENCH_CONFIRM_CELLS) without refusing")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failed cell")
     p.add_argument("--executor", help="executor plugin that runs the cells: local (default), "
                    "dask; overrides the suite's [executor] table")
@@ -226,10 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "cell_timeout; enforced by worker processes: --n-jobs 2 or dask)")
     p.add_argument("--wait", action="store_true", help="if another run is writing the same "
                    "results folder, wait for it to finish (default: refuse, exit code 2)")
+    p.add_argument("--plugins-dir", metavar="DIR", help=PLUGINS_DIR_HELP)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a suite and count its cells; runs nothing")
     p.add_argument("suite")
+    p.add_argument("--plugins-dir", metavar="DIR", help=PLUGINS_DIR_HELP)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("leaderboard", help="print the leaderboard of stored results")
@@ -264,18 +294,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help=ALL_HELP)
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("plugins", help="list registered plugins and broken ones")
+    p = sub.add_parser("plugins", help="list registered plugins and broken ones; NAME: one "
+                       "plugin's reference (docstring, parameters with types and defaults)")
+    p.add_argument("name", nargs="?", help="a registered name or alias: show its kind, "
+                   "level/modality, distribution, docstring and every parameter")
+    p.add_argument("--kind", choices=["dataset", "featurizer", "fusion", "classifier",
+                                      "executor"], help="with NAME: only this kind")
     p.add_argument("--json", action="store_true", help="machine-readable: plugins, their "
                    "distribution and version, the names of each kind they registered, broken "
-                   "plugins with their errors")
+                   "plugins with their errors; with NAME: that plugin's reference")
+    p.add_argument("--markdown", action="store_true", help="the reference of every registered "
+                   "plugin as Markdown (docs/reference.md is written by --markdown "
+                   "--distribution mmbench)")
+    p.add_argument("--distribution", action="append", metavar="DIST", help="with --markdown: "
+                   "only the plugins of this distribution (repeatable)")
+    p.add_argument("--plugins-dir", metavar="DIR", help=PLUGINS_DIR_HELP)
     p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser("new-plugin", help="write a ready-to-install plugin package to start from")
     p.add_argument("name", help="distribution name, e.g. mmbench-median-fusion (its package is "
                    "mmbench_median_fusion, its plugin name median-fusion)")
-    p.add_argument("--kind", default="fusion",
-                   choices=["featurizer", "fusion", "classifier", "dataset"],
-                   help="what the example plugin provides (default: fusion)")
+    p.add_argument("--kind", default="fusion", help="what the package provides: featurizer, "
+                   "fusion, classifier or dataset, or several comma-separated into one package "
+                   "(--kind fusion,featurizer) (default: fusion)")
     p.add_argument("--dir", default=".", help="folder to create the package in (default: .)")
     p.set_defaults(func=cmd_new_plugin)
     return parser
@@ -298,6 +339,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # one line per warning (each shown once), not Python's file:line and source line
     warnings.formatwarning = lambda message, *_: f"warning: {one_line(str(message))}\n"
     try:
+        if getattr(args, "plugins_dir", None):
+            from .localplugins import use_plugins_dir
+            from .plugins import get_catalog
+
+            use_plugins_dir(get_catalog(), args.plugins_dir)
         return func(args, console)
     except SuiteError as exc:
         if args.debug:

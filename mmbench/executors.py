@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import MmbenchError, UserError
+from .paramcheck import type_problems
 from .plan import Cell
 from .registry import build
 
@@ -48,6 +49,9 @@ def make_executor(catalog: Any, spec: Any = None, name: str | None = None,
     if unknown:
         valid = ", ".join(n for n in accepted if n != "catalog") or "none"
         raise UserError(f"invalid option(s) {unknown} for executor {name!r}; valid: {valid}")
+    typed = type_problems(entry.cls, options)
+    if typed:
+        raise UserError(f"executor {name!r}: " + "; ".join(problem for _, problem in typed))
     if "catalog" in accepted:
         options["catalog"] = catalog
     return build(entry, options)
@@ -62,8 +66,11 @@ def require_installed(cells: Iterable[Cell], catalog: Any, executor: str,
                       featurizers: bool = False) -> None:
     """Raise :class:`UserError` if a cell's fusion or classifier (and its featurizers, when
     they run on workers too) comes from a plugin that was registered in this process only, so
-    worker processes could not load it."""
-    installed = entry_point_plugins()
+    worker processes could not load it. Local plugin files (:mod:`mmbench.localplugins`) load in
+    the ``local`` executor's workers, which run on this machine."""
+    installed = set(entry_point_plugins())
+    if executor == "local":
+        installed |= set(getattr(catalog, "files", {}))
     local: dict[str, str] = {}
     for cell in cells:
         feats = [f for _, f in cell.featurizers] if featurizers else []

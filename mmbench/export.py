@@ -11,6 +11,7 @@ import pandas as pd
 
 from .cache import atomic_write_bytes
 from .errors import UserError
+from .writable import output_file
 from .leaderboard import _feats
 from .metrics import SCALAR_METRICS
 from .report.data import load_report_data
@@ -82,6 +83,8 @@ def export(results_dir: Path | str, fmt: str, out: Path | str | None = None,
     go to ``<results_dir>/leaderboard.<ext>``). Returns (path written or None, text)."""
     if fmt not in FORMATS:
         raise UserError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if out is not None:  # checked before the work
+        out = output_file(out, "export")
     data = load_report_data(results_dir, metric, include_all)
     summary = data.summary.drop(columns=["level_order"], errors="ignore")
     if fmt == "parquet":

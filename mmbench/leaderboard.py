@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .metrics import SCALAR_METRICS
+from .metrics import SCALAR_METRICS, mean_sd_text
 from .protocols import LEVELS
 from .gain_stats import extra_columns, summarize_with_stats
 from .scoring import PROPER_SCORES
@@ -33,7 +33,7 @@ def cells_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "cell_id": r["cell_id"],
             "dataset": r["dataset"]["label"],
             "featurizers": " + ".join(f"{m}:{lab}" for m, lab in sorted(feats.items())),
-            "fusion": r["fusion"]["name"] if r["level"] == "unimodal" else r["fusion"]["label"],
+            "fusion": r["fusion"]["name"] if r["level"] == "unimodal" else marked(r["fusion"]),
             "level": r["level"],
             "classifier": marked(r["classifier"]),
             "seed": r["seed"],
@@ -91,10 +91,12 @@ def summarize(df: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     value_cols = [c for c in value_cols if c in df.columns]
     grouped = df.groupby(ROW_KEYS, sort=False, dropna=False)
     out = grouped[value_cols].mean()
-    std = grouped[list(SCALAR_METRICS)].std(ddof=1).fillna(0.0)
-    for col in SCALAR_METRICS:
-        out[f"{col}_std"] = std[col]
+    std = grouped[list(SCALAR_METRICS)].std(ddof=1)
+    count = grouped[list(SCALAR_METRICS)].count()
     out["n"] = grouped.size()
+    for col in SCALAR_METRICS:  # sd over the values there are (a single one: 0)
+        out[f"{col}_std"] = std[col].where(count[col] != 1, 0.0)
+        out[f"{col}_missing"] = out["n"] - count[col]  # NaN metrics: said, not hidden
     out = out.reset_index().merge(row_columns(df, metric, ROW_KEYS), on=ROW_KEYS, how="left")
     out["level_order"] = out["level"].map({lv: i for i, lv in enumerate(LEVELS)})
     return out.sort_values([metric, "level_order"], ascending=[False, True]).reset_index(
@@ -126,10 +128,6 @@ def _headline(manifest: dict[str, Any]) -> str | None:
         return tomllib.loads(manifest.get("suite_text", "")).get("headline")
     except tomllib.TOMLDecodeError:
         return None
-
-
-def _pm(mean: float, std: float, n: int) -> str:
-    return f"{mean:.4f} ± {std:.4f}" if n > 1 else f"{mean:.4f}"
 
 
 #: Columns ``--columns`` can choose (``cost`` = fit_s,predict_s,score_s,mem,dims; ``robustness`` = one
@@ -171,7 +169,7 @@ def _num(value: Any, fmt: str = "{:.4f}") -> str:
 def _cell_text(key: str, row: pd.Series, metric: str) -> str:
     n = int(row["n"])
     if key in SCALAR_METRICS:
-        return _pm(row[key], row[f"{key}_std"], n)
+        return mean_sd_text(row[key], row[f"{key}_std"], n, int(row.get(f"{key}_missing", 0)))
     if key == "ci":
         lo, hi = row.get(f"{metric}_ci_low"), row.get(f"{metric}_ci_high")
         return "" if lo is None or pd.isna(lo) else f"[{lo:.3f}, {hi:.3f}]"
@@ -265,6 +263,11 @@ def print_leaderboard(results_dir: Path, console: Console, metric: str | None = 
                   "duplicates-leak": "WARNING train/test duplicates: ",
                   "duplicates-partial": "note: train/test duplicates: "}.get(level, "audit: ")
         console.print(f"[{style}]{escape(prefix + line)}[/]", highlight=False)
+    from .complementarity import lines as complementarity_lines
+    from .complementarity import compute as complementarity
+
+    for line in complementarity_lines(complementarity(stored)):
+        console.print(f"[cyan]modalities:[/] {escape(line)}", highlight=False)
     keys = parse_columns(columns)
     if "optimism" in keys and summary.get("optimism", pd.Series(dtype=float)).notna().any():
         console.print("optimism: the best candidate read off the test split (mean over seeds) "

@@ -27,3 +27,22 @@ def compute_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> d
         "per_class_recall": [float(r) for r in per_class],
         "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return x is not None and bool(np.isfinite(float(x)))
+    except (TypeError, ValueError):
+        return False
+
+
+def mean_sd_text(mean: Any, sd: Any, n: int, missing: int = 0, digits: int = 4) -> str:
+    """``0.7833 ± 0.0079`` over the ``n - missing`` values there are, saying how many of the
+    ``n`` cells have no value (NaN): ``0.7667 (1 of 2 missing)``, ``(2 of 2 missing)``."""
+    note = f"({missing} of {n} missing)" if missing else ""
+    if not _finite(mean):
+        return note
+    text = f"{mean:.{digits}f}"
+    if _finite(sd) and n - missing > 1:
+        text += f" ± {sd:.{digits}f}"
+    return f"{text} {note}".strip()

@@ -18,6 +18,7 @@ import numpy as np
 from .errors import MmbenchError, SuiteError, UserError
 from .modalities import dataset_kind, modality_problem
 from .pairing import Restrictions, accepts, unpaired
+from .paramcheck import blame, type_problems
 from .plugins import Catalog
 from .registry import CONTEXT_PARAMS, build
 from .suite import LoadedSuite, PluginSpec, expand_params
@@ -178,27 +179,60 @@ def _variants(
                 f"(an empty list as the value itself is written [[]])"
             )
         return []
+    typed = type_problems(entry.cls, spec.params)
+    for p, problem in typed:
+        problems.append(f"{loaded.locate((*loc, 'params', p))}: {kind} {entry.name!r}: {problem}")
+    if typed:
+        return []
     sweep, tune, select = dict(spec.params), {}, False
     if kind in ("fusion", "classifier"):
         got = entry_grid(kind, entry, spec, loc, loaded, catalog, problems)
         if got is None:
             return []
         sweep, tune, select = got
+        tuned = type_problems(entry.cls, tune)
+        for p, problem in tuned:
+            problems.append(f"{loaded.locate((*loc, 'tune', p))}: {kind} {entry.name!r}: "
+                            f"{problem}")
+        if tuned:
+            return []
     out = []
-    for params in expand_params(sweep):
+    refused: dict[str, int] = {}  # one problem per entry and cause, not one per sweep variant
+    variants = expand_params(sweep)
+    for params in variants:
         try:
             instance = build(entry, params)
         except UserError as exc:
-            problems.append(f"{where}: {exc}")
+            problem = _refusal(entry, params, exc, loc, loaded)
+            refused[problem] = refused.get(problem, 0) + 1
             continue
         out.append((Variant.of(kind, entry.name, params, tune, select), instance))
+    for problem, n in refused.items():
+        problems.append(problem + (f" (in {n} of {len(variants)} sweep variants)" if n > 1
+                                   else ""))
     return out
+
+
+def _refusal(entry: Any, params: dict[str, Any], exc: UserError, loc: tuple[Any, ...],
+             loaded: LoadedSuite) -> str:
+    """A constructor's refusal, located at the parameter it is about when that can be told
+    (``classifiers[0].params.C (line 9): classifier 'logreg' rejected C = -1: ...``)."""
+    cause = exc.__cause__
+    message = str(cause) if cause is not None else str(exc)
+    culprit = blame(lambda one: build(entry, one), params, message)
+    if culprit is None:
+        return f"{loaded.locate(loc)}: {exc}"
+    value = canonical(params[culprit])
+    return (f"{loaded.locate((*loc, 'params', culprit))}: {entry.kind} {entry.name!r} rejected "
+            f"{culprit} = {value}: {message}")
 
 
 def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
     """Validate plugin references and params, then list every cell. Raises SuiteError."""
+    from .localplugins import load_suite_plugins
+
     suite = loaded.suite
-    problems: list[str] = []
+    problems: list[str] = load_suite_plugins(loaded, catalog)
     datasets = []
     for i, spec in enumerate(suite.datasets):
         for variant, inst in _variants("dataset", spec, ("datasets", i), catalog, problems, loaded):

@@ -8,10 +8,12 @@ registering is reported (``mmbench plugins``) and left out, never fatal to the o
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib.metadata as md
 import inspect
 import os
+import sys
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -57,11 +59,14 @@ class Catalog:
     distributions: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: entry points left out by ``MMBENCH_DISABLE_PLUGINS``
     disabled: list[str] = field(default_factory=list)
+    #: plugins loaded from local files (:mod:`mmbench.localplugins`): name -> (path, sha256)
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __getitem__(self, kind: str) -> Registry:
         return self.registries[kind]
 
-    def register_plugin(self, plugin: object, name: str, distribution: str = "") -> bool:
+    def register_plugin(self, plugin: object, name: str, distribution: str = "",
+                        version: str | None = None) -> bool:
         """Register one plugin object and collect its classes. False (and recorded in
         ``broken``, with a message saying what to fix) when the plugin misspells a hook,
         forgets ``@mmbench.hookimpl``, names a hook's argument wrongly, registers a class that
@@ -71,7 +76,7 @@ class Catalog:
                                             "already registered; register this one under "
                                             "another name"))
             return False
-        version = _dist_version(distribution)
+        version = _dist_version(distribution) if version is None else version
         self.distributions[name] = (distribution, version)
         try:
             _check_hook_names(self.pm, plugin)
@@ -238,21 +243,28 @@ def load_catalog(disabled: Iterable[str] | None = None) -> Catalog:
             continue
         dist = ep.dist.name if ep.dist is not None else ""
         try:
-            module = ep.load()
+            with contextlib.redirect_stdout(sys.stderr):  # stdout is for mmbench's output
+                module = ep.load()
         except Exception as exc:
             err = (f"error importing {ep.value}: {type(exc).__name__}: {exc}; reinstall "
                    f"{dist or 'the distribution'} with its dependencies, or disable the plugin "
                    f"with MMBENCH_DISABLE_PLUGINS={ep.name}")
             catalog.broken.append(BrokenPlugin(ep.name, dist, err))
             continue
-        catalog.register_plugin(module, ep.name, dist)
+        with contextlib.redirect_stdout(sys.stderr):  # (plugins --json must stay JSON)
+            catalog.register_plugin(module, ep.name, dist)
+    from .localplugins import load_env_files
+
+    load_env_files(catalog)  # local plugin files in use (a worker process, --plugins-dir)
     catalog.pm.check_pending()
     return catalog
 
 
 def describe_plugins(catalog: Catalog) -> dict[str, Any]:
     """What ``mmbench plugins --json`` prints: each plugin with its distribution, version and
-    the names it registered by kind; the broken plugins with their errors; the disabled ones."""
+    the names it registered by kind; every registered class's reference (as ``mmbench plugins
+    NAME --json``: docstring, kind facts, parameters); the broken plugins with their errors;
+    the disabled ones."""
     plugins = []
     for name, (dist, version) in sorted(catalog.distributions.items()):
         registered: dict[str, list[dict[str, Any]]] = {}
@@ -265,8 +277,11 @@ def describe_plugins(catalog: Catalog) -> dict[str, Any]:
                 registered[kind] = entries
         plugins.append({"name": name, "distribution": dist, "version": version,
                         "registered": registered})
+    from .reference import describe_entry
+
     return {
         "plugins": plugins,
+        "reference": [describe_entry(e) for r in catalog.registries.values() for e in r],
         "broken": [{"name": b.name, "distribution": b.distribution, "error": b.error,
                     "message": b.message} for b in catalog.broken],
         "disabled": list(catalog.disabled),

@@ -40,9 +40,10 @@ class Entry:
 
     @property
     def summary(self) -> str:
-        """The first line of the class docstring."""
-        doc = inspect.getdoc(self.cls) or ""
-        return doc.splitlines()[0] if doc else ""
+        """The first sentence of the class docstring, without markup."""
+        from .reference import summary_of
+
+        return summary_of(self.cls)
 
 
 def init_params(cls: type) -> dict[str, inspect.Parameter]:

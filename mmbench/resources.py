@@ -12,6 +12,8 @@ the free memory (``psutil``) and a cgroup v2 limit; ``MMBENCH_MEMORY_LIMIT`` (``
 
 from __future__ import annotations
 
+import inspect
+
 import os
 import re
 from collections.abc import Mapping
@@ -81,6 +83,24 @@ def featurization_estimate(featurizer: Any, samples: Any) -> dict[str, int]:
     return parts
 
 
+def width_param(featurizer: Any) -> str | None:
+    """The ``__init__`` parameter that sets the featurizer's ``output_dim`` (the one whose
+    value it is, as ``max_features`` for TF-IDF), or None."""
+    dim = getattr(featurizer, "output_dim", None)
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        return None
+    try:
+        names = inspect.signature(type(featurizer).__init__).parameters
+    except (TypeError, ValueError):
+        return None
+    for name in names:
+        value = getattr(featurizer, name, None)
+        if name != "self" and isinstance(value, int) and not isinstance(value, bool) \
+                and value == dim:
+            return name
+    return None
+
+
 def check_featurization_memory(featurizer: Any, samples: Any, who: str,
                                batch_size_param: bool) -> None:
     """Raise :class:`MemoryLimitError` when the estimate exceeds the memory available, naming
@@ -98,6 +118,11 @@ def check_featurization_memory(featurizer: Any, samples: Any, who: str,
         now = getattr(featurizer, "batch_size", None)
         knob = ("set a smaller batch_size in this featurizer's params in the suite "
                 + (f"(now {now})" if now else "(e.g. batch_size = 8)"))
+    elif width_param(featurizer) and parts.get("outputs", 0) * 2 >= need:
+        name = width_param(featurizer)
+        knob = (f"set a smaller {name} in this featurizer's params in the suite (now "
+                f"{getattr(featurizer, name):,}: it sets the width of its features), or "
+                "featurize fewer samples")
     else:
         knob = "featurize fewer samples (e.g. the dataset's per_class or n param)"
     also = f", or raise {MEMORY_LIMIT_ENV}" if source.startswith(MEMORY_LIMIT_ENV) else ""

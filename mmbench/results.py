@@ -33,6 +33,7 @@ import numpy as np
 from .cache import atomic_write_bytes, fsync_dir
 from .errors import UserError
 from .gitsha import git_sha  # noqa: F401  (re-exported: the runner records it)
+from .writable import require_writable_dir
 from .records import predictions_problem, record_problem
 
 #: The file that makes a folder an mmbench results store.
@@ -139,6 +140,9 @@ class ResultStore:
         """Refuse a results folder that holds files mmbench did not write and is not an mmbench
         store (:class:`~mmbench.errors.UserError`, before any work). A store is recognised by
         its marker file, or, for stores written before markers, by its manifest or records."""
+        if not self.root.is_file():  # (a file gets the message below)
+            require_writable_dir(self.root, "results folder", "set results_dir in the suite "
+                                 "to a folder you can write, or ask its owner")
         if (self.root / MARKER).is_file() or not self.root.exists() or self._legacy():
             return
         if not self.root.is_dir():
@@ -236,11 +240,12 @@ class ResultStore:
                 continue
             yield record
 
-    def completed(self) -> dict[str, dict[str, Any]]:
+    def completed(self, records: list[dict[str, Any]] | None = None,
+                  ) -> dict[str, dict[str, Any]]:
         """The records (by cell id) of cells recorded as ok, with their predictions whole (see
         :meth:`problem`); any other cell is run again."""
         done: dict[str, dict[str, Any]] = {}
-        for r in self.records():
+        for r in self.records() if records is None else records:
             if r.get("status") != "ok":
                 continue
             problem = self.problem(r)
@@ -249,6 +254,16 @@ class ResultStore:
             else:
                 warnings.warn(f"cell {r['cell_id']} counts as not recorded: {problem}; "
                               "it is run again", stacklevel=2)
+        return done
+
+    def kept(self, failed: bool) -> dict[str, dict[str, Any]]:
+        """The records a run keeps (by cell id): :meth:`completed`, and with ``failed`` the
+        records of cells that failed (not retried unless asked for)."""
+        records = list(self.records())  # (each damaged file warned about once)
+        done = self.completed(records)
+        if failed:
+            done.update({r["cell_id"]: r for r in records
+                         if r.get("status") == "failed" and r["cell_id"] not in done})
         return done
 
     def predictions(self, cell_id: str) -> dict[str, np.ndarray]:

@@ -17,12 +17,14 @@ from .cache import FeatureCache
 from .cell_record import base_record, describe, variant_notes  # noqa: F401
 from .cell import CellOutcome
 from .errors import DataError, DiskFullError, MmbenchError, UserError
+from .failures import where
 from .featurize import FeatureProvider, index_digest, instantiate
 from .inputs import cell_inputs, changes, recorded_inputs
 from .loading import check_data
 from .lock import FileLock
 from .modalities import check_loaded
 from .paths import cache_dir
+from .plan_size import announce
 from .plan import Cell, Plan, Variant, plan_suite, short_hash
 from .plugins import Catalog, get_catalog
 from .progress import Reporter
@@ -32,6 +34,7 @@ from .results import ResultStore, git_sha, machine, now
 from .robustness import Corrupter
 from .splits import dataset_splits, imbalance_train, split_label
 from .suite import load_suite
+from .writable import require_writable_dir
 from .tasks import (CellFailed, CellsNotRecorded, CellTask, OnDone, RunSummary,  # noqa: F401
                     SerialExecutor, dispatch, run_task)
 
@@ -57,13 +60,14 @@ class Runner:
     def __init__(self, plan: Plan, catalog: Catalog, console: Console, *,
                  rerun: bool = False, fail_fast: bool = False, executor: Any = None,
                  live: bool | None = None, wait: bool = False,
-                 cell_timeout: float | None = None) -> None:
+                 rerun_failed: bool = False, cell_timeout: float | None = None) -> None:
         self.plan = plan
         self.suite = plan.suite
         self.cell_timeout = cell_timeout or self.suite.cell_timeout
         self.catalog = catalog
         self.console = console
         self.rerun = rerun
+        self.rerun_failed = rerun_failed  # else a cell recorded as failed is not retried
         self.fail_fast = fail_fast
         self.executor = executor or SerialExecutor(catalog)
         self.live = live
@@ -87,6 +91,7 @@ class Runner:
         self._splits: dict[Variant, dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]]] = {}
         self._manifest_written = False  # written before the run's first record (see _write)
         self._prepared = False  # the executor's prepare() was called
+        self._audits: dict[str, dict[str, Any]] = {}  # written with the manifest
         self._logged: set[str] = set()  # problems of cells not recorded, logged once each
 
     def _needs_device(self) -> bool:
@@ -124,7 +129,7 @@ class Runner:
 
     def _run(self) -> RunSummary:
         start = time.perf_counter()
-        recorded = self.store.completed()
+        recorded = self.store.kept(failed=not self.rerun_failed)
         if self.rerun or any(c.cell_id not in recorded for c in self.plan.cells):
             self._prepare()  # connect and check the cluster before anything
         with Reporter(self.console, self.live) as reporter:
@@ -151,9 +156,24 @@ class Runner:
         self._write_manifest()  # also when every cell was already recorded
         if self.summary.ran or self.summary.failed:  # the manifest names this run's cost
             self.store.write_manifest({**self._manifest, "cost": self.summary.cost})
+        if self.summary.ran:
+            self._diagnose()
         return self.summary
 
+    def _diagnose(self) -> None:
+        """Store the redundancy/complementarity diagnostic (``complementarity.json``)."""
+        from .complementarity import store as store_complementarity
+
+        with self.cost.timed("complementarity diagnostic"):
+            try:
+                store_complementarity(self.store.root)
+            except UserError:  # no usable record (every cell failed): nothing to diagnose
+                pass
+
     def _prepare(self) -> None:
+        """Before any work: the feature cache must be writable, the executor ready."""
+        require_writable_dir(self.features.cache.root, "feature cache", "set MMBENCH_CACHE_DIR "
+                             "(or the suite's cache_dir) to a folder you can write")
         prepare = getattr(self.executor, "prepare", None)
         if prepare is not None and not self._prepared:
             prepare()
@@ -192,6 +212,7 @@ class Runner:
                     self.summary.stale += 1
                 elif record is not None and not self.rerun:
                     self.summary.skipped += 1
+                    self.summary.kept_failed += record["status"] == "failed"
                     continue
                 run.append(cell)
             if error is None and run:
@@ -221,6 +242,10 @@ class Runner:
     def _write_manifest(self) -> None:
         """The run's provenance, once per run, before its first record: a run stopped by bad
         input before it records anything leaves the results folder as it was."""
+        from .audit import store_audit
+
+        for label in list(self._audits):  # the audits of the data this run loaded
+            store_audit(self.store.root, label, self._audits.pop(label))
         if not self._manifest_written:
             self._manifest = self.manifest()
             self.store.write_manifest(self._manifest)
@@ -279,11 +304,14 @@ class Runner:
 
     def _audit(self, variant: Variant, dataset: Any, data: MultimodalData,
                splits: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]]) -> None:
-        """Leakage audit (``audit.json``), redone when the data or the splits change."""
-        from .audit import update_audit
+        """Leakage audit (``audit.json``), redone when the data or the splits change; written
+        with the manifest (a run stopped before its first record writes nothing)."""
+        from .audit import audit_report
 
-        update_audit(self.store.root, variant.label, data, dataset, {
+        report = audit_report(self.store.root, variant.label, data, dataset, {
             f"{split_label(k[0])} seed={k[1]} fold={k[2]}": v for k, v in splits.items()})
+        if report is not None:
+            self._audits[variant.label] = report
 
     def _all_tasks(self, by_dataset: dict[Variant, list[Cell]]) -> Iterable[CellTask]:
         """Tasks of every dataset and split, featurizing as they are asked for (so a
@@ -354,6 +382,8 @@ class Runner:
             record.update(status="failed", error=message,
                           traceback=getattr(outcome, "__mmbench_traceback__", None))
             self._write(record)
+            message += " " + where(cell, self.catalog, record["traceback"],
+                                   self.store.record_path(cell.cell_id))
             self.summary.failed.append((cell, message))
             self.reporter.log(f"[red]FAILED[/] {escape(describe(cell))}: {escape(message)}")
             self.reporter.advance(self.cells_task)
@@ -390,6 +420,8 @@ def run_suite(path: str | Path, console: Console | None = None, *,
     ``[executor]`` table, else ``local``) with ``executor_options`` overriding the suite's."""
     catalog = catalog or get_catalog()
     plan = plan_suite(load_suite(path), catalog)
+    announce(plan, console or Console(), yes=options.pop("yes", True),
+             rerun=options.get("rerun", False))  # its size, before anything
     executor = options.pop("executor", None)
     executor_options = options.pop("executor_options", None)
     if executor is None or isinstance(executor, str):

@@ -75,6 +75,12 @@ def load_results(root: Path | str, include_all: bool = False) -> StoredResults:
     store = ResultStore(root)
     files = sorted(store.cells_dir.glob("*.json")) if store.cells_dir.is_dir() else []
     if not files:
+        inner = stores_inside(root)
+        if inner:
+            shown = ", ".join(p.name for p in inner[:5]) + (", ..." if inner[5:] else "")
+            raise UserError(f"{root} is not the results of one suite: it holds {len(inner)} "
+                            f"suite result folder(s) ({shown}); name one, e.g. "
+                            f"{root / inner[0].name}")
         raise UserError(f"no result records in {store.cells_dir}; run the suite first "
                         "(mmbench run SUITE.toml)")
     records = list(store.records())
@@ -101,6 +107,17 @@ def load_results(root: Path | str, include_all: bool = False) -> StoredResults:
               and (include_all or r["cell_id"] in current)]
     return StoredResults(root, store, shown, failed, manifest,
                          hidden=len(ok) - len(shown), marked=marked)
+
+
+def stores_inside(root: Path) -> list[Path]:
+    """The result folders of suites directly under ``root`` (``results/`` given for
+    ``results/<suite>``), sorted by name."""
+    from .results import MARKER
+
+    if not root.is_dir():
+        return []
+    return sorted(d for d in root.iterdir() if d.is_dir() and (
+        (d / MARKER).is_file() or (d / "cells").is_dir()))
 
 
 def read_manifest(store: ResultStore) -> dict[str, Any]:

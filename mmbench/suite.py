@@ -8,6 +8,7 @@ list (``ngram_range = [[1, 2]]``).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -19,6 +20,8 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictInt, ValidationError,
 from .errors import SuiteError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+#: The longest suite name: it names a results folder (file names stop at 255 bytes).
+NAME_MAX = 100
 METRICS = ("accuracy", "macro_recall", "macro_f1")
 #: A seed: an integer numpy and scikit-learn accept (``"1"``, ``1.0`` or ``true`` are refused).
 Seed = Annotated[StrictInt, Field(ge=0, lt=2**32)]
@@ -173,13 +176,15 @@ class RobustnessSpec(_Strict):
 class Suite(_Strict):
     """A benchmark: datasets x one featurizer per modality x fusion x classifier x seed."""
 
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX)  # a folder's name
     description: str = ""
     seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     headline: Literal["accuracy", "macro_recall", "macro_f1"] = "accuracy"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     results_dir: str = "results"
     cache_dir: str | None = None
+    #: local plugin files (``./my_fusion.py``), relative to the suite file
+    plugins: list[str] = Field(default_factory=list)
     datasets: list[DatasetSpec] = Field(min_length=1)
     featurizers: list[PluginSpec] = Field(min_length=1)
     fusions: list[FusionSpec] = Field(default_factory=list)
@@ -190,6 +195,12 @@ class Suite(_Strict):
     robustness: RobustnessSpec | None = None
     #: seconds a cell may run before it is stopped and recorded as failed (mmbench.timeouts)
     cell_timeout: float | None = Field(None, gt=0, allow_inf_nan=False)
+
+    @field_validator("results_dir", "cache_dir")
+    @classmethod
+    def _home(cls, folder: str | None) -> str | None:
+        """``~`` and ``~user`` mean a home folder, as in a shell (not a folder named ``~``)."""
+        return None if folder is None else os.path.expanduser(folder)
 
     @field_validator("seeds")
     @classmethod
@@ -254,9 +265,11 @@ def load_suite(path: str | Path) -> LoadedSuite:
     """Parse and validate the suite's own structure (not yet its plugins)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = decode_suite(path.read_bytes())
     except OSError as exc:
         raise SuiteError(str(path), [f"cannot read the suite: {exc.strerror or exc}"]) from exc
+    except ValueError as exc:
+        raise SuiteError(str(path), [str(exc)]) from exc
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -270,6 +283,28 @@ def load_suite(path: str | Path) -> LoadedSuite:
         ]
         raise SuiteError(str(path), problems) from exc
     return LoadedSuite(suite=suite, path=path, text=text)
+
+
+def decode_suite(blob: bytes) -> str:
+    """A suite file's text: UTF-8, as TOML requires, with a UTF-8 byte-order mark (which some
+    editors write) accepted; any other encoding is a ``ValueError`` saying which and how to
+    fix it."""
+    for bom, name in ((b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+                      (b"\x00\x00\xfe\xff", "UTF-32")):
+        if blob.startswith(bom):
+            raise ValueError(f"the file is {name} (it starts with a {name} byte-order mark); "
+                             "TOML files are UTF-8: save it as UTF-8")
+    if b"\x00" in blob:
+        raise ValueError("the file holds NUL bytes (UTF-16 without a byte-order mark?); TOML "
+                         "files are UTF-8: save it as UTF-8")
+    try:
+        return blob.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = blob[:exc.start].count(b"\n") + 1
+        column = exc.start - (blob.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ValueError(f"the file is not UTF-8 (byte 0x{blob[exc.start]:02x} at line {line}, "
+                         f"column {column}; Latin-1 or Windows-1252?); TOML files are UTF-8: "
+                         "save it as UTF-8") from None
 
 
 def _pydantic_message(err: Any) -> str:

@@ -136,6 +136,8 @@ class RunSummary:
     #: recorded cells whose inputs (data, plugin versions) changed: run again, old records
     #: moved to ``superseded/``
     stale: int = 0
+    #: skipped cells whose record says failed (retried by ``rerun_failed`` / ``--rerun-failed``)
+    kept_failed: int = 0
     features_computed: int = 0
     seconds: float = 0.0
     #: where the time went (:mod:`mmbench.breakdown`)

@@ -44,9 +44,35 @@ class Hang(BaseEstimator):
         return self.clf_.predict_proba(X)
 
 
+class SlowMeans:
+    """Channel means of each image, ``delay`` seconds per call; ``fail``: raises instead."""
+    modality = "image"
+    version = "1"
+    fits_on_train = False
+
+    def __init__(self, *, delay=0.0, fail=False):
+        self.delay = delay
+        self.fail = fail
+
+    def fit(self, samples):
+        return self
+
+    def transform(self, samples):
+        import numpy as np
+        if self.fail:
+            raise RuntimeError("the model ran out of patience")
+        time.sleep(self.delay)
+        return np.asarray(samples, dtype=np.float32).mean(axis=(1, 2))
+
+
 @mmbench.hookimpl
 def mmbench_register_classifiers(register):
     register(Hang, name="hang")
+
+
+@mmbench.hookimpl
+def mmbench_register_featurizers(register):
+    register(SlowMeans, name="slow-means")
 '''
 
 

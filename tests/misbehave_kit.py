@@ -152,6 +152,26 @@ class HostileNames:
                                    fingerprint="hostile-" + data.fingerprint)
 
 
+class Raises(Honest):
+    """Raises in fit (a plugin bug)."""
+
+    def fit(self, X, y):
+        raise RuntimeError("boom in fit")
+
+
+class SparseClasses(HostileNames):
+    """tiny_data whose class list names a class no sample has (label 0; the samples' labels
+    are 1..3)."""
+
+    def load(self):
+        import dataclasses
+        from mmbench.testing import tiny_data
+        data = tiny_data(self.n, 3)
+        return dataclasses.replace(data, y=(data.y + 1).astype("int64"),
+                                   class_names=("never-seen", "a", "b", "c"),
+                                   fingerprint="sparse-" + data.fingerprint)
+
+
 if os.environ.get("MISBEHAVE_PRINT_AT_IMPORT"):
     print("misbehave: hello from import time")
 
@@ -159,6 +179,7 @@ if os.environ.get("MISBEHAVE_PRINT_AT_IMPORT"):
 @mmbench.hookimpl
 def mmbench_register_datasets(register):
     register(HostileNames, name="hostile-names")
+    register(SparseClasses, name="sparse-classes")
 
 
 @mmbench.hookimpl
@@ -175,6 +196,7 @@ def mmbench_register_classifiers(register):
     register(Tagged, name="tagged")
     register(Logits, name="logits")
     register(Unnormalized, name="unnormalized")
+    register(Raises, name="raises")
 
 
 @mmbench.hookimpl

@@ -470,11 +470,17 @@ CASES = [
         line="max_feature = 32")),
     Case("wrong-param-type", suite_case(
         lambda: edit(BASE, "n = 60,", 'n = "sixty",'),
-        "datasets[0]", "dataset 'synthetic' rejected", "n must be an integer",
-        line="[[datasets]]")),
-    Case("wrong-param-type-plugin", suite_case(
+        "datasets[0].params.n", "dataset 'synthetic': n must be an integer, got the string "
+        '"sixty"', line='n = "sixty"')),
+    Case("wrong-param-type-annotation", suite_case(
         lambda: edit(BASE, 'name = "logreg"', 'name = "logreg"\nparams = { C = "big" }'),
-        "classifiers[0]", "classifier 'logreg' rejected", "'C' parameter")),
+        "classifiers[0].params.C", "classifier 'logreg': C must be a number, got the string "
+        '"big"', line='C = "big"')),
+    Case("wrong-param-value", suite_case(
+        lambda: edit(BASE, 'name = "logreg"', 'name = "logreg"\n\nparams = { max_iter = 50, '
+                     'C = -1 }'),
+        "classifiers[0].params.C", "classifier 'logreg' rejected C = -1", "'C' parameter",
+        line="C = -1")),
     Case("empty-sweep", suite_case(
         lambda: edit(BASE, 'name = "logreg"', 'name = "logreg"\nparams = { C = [] }'),
         "classifiers[0].params.C", "empty sweep C = []", line="C = []")),
@@ -540,7 +546,7 @@ CASES = [
     Case("classifier-proba-nan", run_case(
         lambda: edit(BASE, 'name = "logreg"', 'name = "nan-rows"'),
         "classifier nan-rows (plugin broken-test-plugin)",
-        "predict_proba returned NaN or inf for 2 of 12 test rows (row 0, 5)",
+        "predict_proba returned NaN or inf for 2 of 12 rows (row 0, 5)",
         "3 cell(s) not recorded")),
     Case("fusion-proba-shape", run_case(
         lambda: edit(BASE, 'name = "concat"', 'name = "drops-a-class"'),

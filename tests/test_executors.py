@@ -318,6 +318,10 @@ def test_executor_options_are_checked(tmp_path: Path) -> None:
     bad = 'executor = { name = "dask", adress = "tcp://127.0.0.1:1" }'
     with pytest.raises(UserError, match=r"invalid option\(s\) \['adress'\] for executor 'dask'"):
         run_suite(write(tmp_path, FAST, "opts", bad))
+    typed = 'executor = { name = "dask", retries = "2" }'  # checked from the annotation
+    with pytest.raises(UserError, match="executor 'dask': retries must be an integer, got the "
+                                        'string "2"; write retries = 2'):
+        run_suite(write(tmp_path, FAST, "typed", typed))
     down = 'executor = { name = "dask", address = "tcp://127.0.0.1:1", timeout = 2 }'
     with pytest.raises(UserError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:1"):
         run_suite(write(tmp_path, FAST, "down", down))

@@ -76,8 +76,8 @@ def test_a_modality_subset_plans(tmp_path: Path) -> None:
 def test_alpha_outside_the_unit_interval(tmp_path: Path, name: str) -> None:
     path = write(tmp_path, f'\n[[fusions]]\nname = "{name}"\nparams = {{ alpha = [0.5, 1.5] }}\n')
     [msg] = problems(path)
-    assert f"fusions[0] (line {line_of(path, '[[fusions]]')})" in msg
-    assert "alpha must be a number in [0, 1], got 1.5" in msg
+    assert f"fusions[0].params.alpha (line {line_of(path, 'alpha =')})" in msg
+    assert "rejected alpha = 1.5: alpha must be a number in [0, 1], got 1.5" in msg
 
 
 @pytest.mark.parametrize("name,param", [("cca", "n_components"), ("pls", "n_components"),
@@ -102,7 +102,7 @@ def test_validate_cli_exits_2_with_the_location(tmp_path: Path,
                            '\n[[fusions]]\nname = "cca"\nparams = { n_components = 99 }\n')
     assert main(["validate", str(path)]) == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert "fusions[0] (line" in err and "alpha must be a number in [0, 1], got 2" in err
+    assert "fusions[0].params.alpha (line" in err and "alpha must be a number in [0, 1], got 2" in err
     assert "fusions[1].params (line" in err and "n_components=99" in err
     good = write(tmp_path, '\n[[fusions]]\nname = "late-weighted"\nparams = { alpha = 1 }\n')
     assert main(["validate", str(good)]) == 0

@@ -131,3 +131,17 @@ def test_fingerprint_follows_content_not_source() -> None:
                                        groups=np.array([0, 0]))
     assert base != content_fingerprint({"text": ["a", "b"], "tabular": frame}, y, ("x", "z"),
                                        params={"resize": "crop"})
+
+
+def test_decoding_reports_progress(jpegs: list[Path]) -> None:
+    import io
+
+    from rich.console import Console
+
+    from mmbench.progress import Reporter
+
+    buf = io.StringIO()
+    with Reporter(Console(file=buf, width=200), live=False):
+        decode_images(jpegs, description="decoding my images")
+    out = buf.getvalue()
+    assert "decoding my images: started" in out and "decoding my images: done in" in out

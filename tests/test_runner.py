@@ -99,13 +99,20 @@ def test_failing_cell_is_recorded_and_the_run_goes_on(write_suite, capsys):
         assert all("RuntimeError: exploded in fit" in r["error"] for r in failed)
         assert all("Traceback" in r["traceback"] for r in failed)
         assert summary.ran == 2
-        # failed cells are retried on the next run, ok ones are not
+        # a failed cell is recorded: not retried by default, retried with rerun_failed
         again = run_suite(suite, quiet())
-        assert (again.skipped, len(again.failed)) == (2, 6)
+        assert (again.skipped, again.kept_failed, again.ran, again.failed) == (8, 6, 0, [])
+        retried = run_suite(suite, quiet(), rerun_failed=True)
+        assert (retried.skipped, retried.ran, len(retried.failed)) == (2, 0, 6)
         with pytest.raises(CellFailed, match="exploded in fit"):
             run_suite(suite, quiet(), rerun=True, fail_fast=True)
-        assert main(["run", str(suite)]) == 1
+        assert main(["run", str(suite)]) == 1  # recorded failures still fail the command
+        kept = capsys.readouterr().out
+        assert "8 already recorded (6 of them failed: not retried, --rerun-failed retries " \
+               "them), 0 run, 0 failed" in kept, kept
+        assert main(["run", str(suite), "--rerun-failed"]) == 1
     out = capsys.readouterr()
+    assert "6 run, 6 failed" in out.out  # what ran: the six failed cells, again
     assert "failed:" in out.out and "Traceback" not in out.out + out.err
 
 

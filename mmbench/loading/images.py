@@ -33,8 +33,8 @@ from mmbench.progress import track
 CONVERTIBLE_MODES = frozenset({"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr"})
 RESIZE_METHODS = ("squash", "crop", "pad")
 
-#: One image to decode: a file, or its encoded bytes.
-Source = Path | bytes
+#: One image to decode: a file (a path or its string), or its encoded bytes.
+Source = str | Path | bytes
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,8 @@ class SizePolicy:
 
 
 def _name(source: Source, name: str | None) -> str:
-    return name if name is not None else str(source) if isinstance(source, Path) else "image bytes"
+    return name if name is not None else "image bytes" if isinstance(source, bytes) else str(
+        source)
 
 
 def open_rgb(source: Source, name: str | None = None) -> Any:

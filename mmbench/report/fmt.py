@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..metrics import mean_sd_text
+
 #: Significance level used for marks when the summary carries ``significant``/``p_holm``.
 SIG_MARK = "*"
 
@@ -20,12 +22,8 @@ def _finite(value: Any) -> bool:
 
 def metric_text(row: pd.Series, metric: str, digits: int = 4) -> str:
     """``0.7833 ± 0.0079`` (sd over seeds/folds), or just the mean for a single cell."""
-    mean, sd, n = row.get(metric), row.get(f"{metric}_std"), row.get("n", 1)
-    if not _finite(mean):
-        return ""
-    if _finite(sd) and int(n) > 1:
-        return f"{mean:.{digits}f} ± {sd:.{digits}f}"
-    return f"{mean:.{digits}f}"
+    return mean_sd_text(row.get(metric), row.get(f"{metric}_std"), int(row.get("n", 1)),
+                        int(row.get(f"{metric}_missing", 0) or 0), digits)
 
 
 def ci_text(row: pd.Series, name: str, digits: int = 4) -> str:

@@ -24,7 +24,7 @@ from .fmt import ci_text, gain_text, has_stats, metric_text, significant
 
 #: Section ids, in page order; every one is always present (saying when it has no content).
 SECTIONS = ("leaderboard", "heatmap", "gain", "alpha-sweep", "robustness", "calibration",
-            "per-class", "confusion", "audit", "cost", "provenance")
+            "per-class", "confusion", "audit", "complementarity", "cost", "provenance")
 
 
 def _img(svg: str, alt: str) -> dict[str, str]:
@@ -116,8 +116,11 @@ def leaderboard_table(data: ReportData) -> dict[str, Any]:
         cells += [(f"{row[k]:.4f}" if pd.notna(row[k]) else "", row[k]) for k in scores]
         cls = row["level"] + (" sig" if significant(row) else "")
         gain_at = len(cells) - (4 if stats else 3) - len(scores)
+        fusion_at = 1 + multi + len(modalities)  # dataset, featurizers, fusion, level, classifier
+        labels = {*range(1, fusion_at + 1), fusion_at + 2}
         rows.append({"cls": cls, "cells": [
-            (t, _sortkey(v), "num gain" if j == gain_at else "num" if _isnum(v) else "")
+            (t, _sortkey(v), "num gain" if j == gain_at else "num" if _isnum(v)
+             else "label" if j in labels else "")
             for j, (t, v) in enumerate(cells)]})
     return {"head": head, "rows": rows, "stats": stats}
 
@@ -269,6 +272,23 @@ def audit_section(data: ReportData) -> list[tuple[str, str]] | None:
             for k, v in items]
 
 
+def complementarity_section(data: ReportData) -> dict[str, Any] | None:
+    """The redundancy/complementarity diagnostic (:mod:`mmbench.complementarity`) from the
+    stored predictions: one entry per dataset and featurizer pair."""
+    from .. import complementarity as comp
+
+    if data.stored is None:
+        return None
+    entries = comp.headline(comp.compute(data.stored))
+    if not entries:
+        return None
+    for e in entries:
+        e["title"] = f"{e['dataset']}: " + " + ".join(
+            f"{m}:{f}" for m, f in e["featurizers"].items()) + f" ({e['classifier']})"
+    return {"entries": entries,
+            "thresholds": (comp.COMPLEMENTARY_SHARE, comp.REDUNDANT_RATIO)}
+
+
 def cost_section(data: ReportData) -> dict[str, Any]:
     """The last run's breakdown (manifest ``cost``), else the cell phases of the records."""
     from .. import breakdown
@@ -288,7 +308,8 @@ def render_report(data: ReportData) -> str:
         gain=gain_section(data), alpha=alpha_section(data), robust=robustness_section(data),
         calibration=calibration_section(data),
         per_class=per_class_section(data), confusions=confusion_section(data),
-        audit=audit_section(data), cost=cost_section(data), failed=data.failed, metric=data.metric,
+        audit=audit_section(data), complementarity=complementarity_section(data),
+        cost=cost_section(data), failed=data.failed, metric=data.metric,
         version=__version__, generated=now(), sections=SECTIONS)
 
 
@@ -296,6 +317,10 @@ def write_report(results_dir: Path | str, out: Path | str | None = None,
                  metric: str | None = None, include_all: bool = False) -> Path:
     """Render ``results_dir``'s report to ``out`` (default ``<results_dir>/report.html``) from
     its current cells (all with ``include_all``)."""
+    from ..writable import output_file
+
+    if out:  # checked before the work
+        out = output_file(out, "report")
     data = load_report_data(results_dir, metric, include_all)
     path = Path(out) if out else data.results_dir / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)

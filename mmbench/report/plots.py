@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +28,12 @@ def _plt() -> Any:
 
 def _svg(fig: Any) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    with warnings.catch_warnings():
+        # Text is left to the browser (svg.fonttype none), which has fonts for what matplotlib's
+        # own lacks (CJK or emoji class names): its "Glyph missing" warnings do not apply here.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from",
+                                category=UserWarning)
+        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     _plt().close(fig)
     return buf.getvalue()
 
@@ -104,7 +110,8 @@ def curves_plot(series: Sequence[dict[str, Any]], xlabel: str, ylabel: str, titl
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # nothing drawn: no empty legend (and its warning)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _svg(fig)
 
 

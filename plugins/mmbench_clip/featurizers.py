@@ -12,11 +12,17 @@ from . import models
 
 
 class _ClipBase:
-    """Shared parameters: ``model`` (any open_clip architecture, or ``hf-hub:``/``local-dir:``),
-    ``pretrained`` (an open_clip tag, a local checkpoint path, or ``"none"`` for random weights,
-    which marks every result row), ``normalize`` (L2-normalise embeddings), ``batch_size``
-    (0 = chosen from the device's memory), ``modality`` (the modality read: any of the tower's
-    kind; default ``image`` / ``text``)."""
+    """The parameters the image and text towers share.
+
+    :param model: an open_clip architecture (``open_clip.list_models()``), or ``hf-hub:ORG/NAME``
+        / ``local-dir:/path`` for a model open_clip loads that way.
+    :param pretrained: an open_clip weights tag for ``model``, a local checkpoint path, or
+        ``"none"`` for random weights (which marks every result row ``random weights``).
+    :param normalize: L2-normalise each embedding.
+    :param batch_size: inputs per forward pass; 0 chooses it from the device's memory.
+    :param modality: the modality read: any of the dataset's modalities of the tower's kind
+        (default ``image`` / ``text``).
+    """
 
     modality: ClassVar[str] = ""
     version: ClassVar[str] = "1"
@@ -59,8 +65,13 @@ class _ClipBase:
 
 
 class ClipImage(_ClipBase):
-    """open_clip image tower: one embedding per image (``image_size`` overrides the model's
-    input side, e.g. to trade accuracy for speed on random-weight smoke runs)."""
+    """open_clip image tower: one embedding per image.
+
+    Images are resized and normalized as the model's own preprocessing does.
+
+    :param image_size: input side in pixels (at least 16) instead of the model's own, e.g. to
+        trade accuracy for speed on random-weight smoke runs; not set: the model's.
+    """
 
     modality: ClassVar[str] = "image"
     kind: ClassVar[str] = "image"

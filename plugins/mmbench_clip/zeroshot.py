@@ -42,8 +42,16 @@ def templates_for(templates: str) -> tuple[str, ...]:
 class ClipZeroShot(ClassifierMixin, BaseEstimator):
     """CLIP zero-shot: cosine similarity of the image embedding to class-name prompts.
 
-    ``class_names`` is filled in by the runner from the dataset; ``logit_scale`` is the
-    softmax temperature's inverse (CLIP's learned value is about 100).
+    It learns nothing from the training labels, and pairs only with ``unimodal(image)`` over a
+    ``clip-image`` featurizer of the same ``model`` and ``pretrained``.
+
+    :param model: the open_clip architecture; the same as the ``clip-image`` featurizer's.
+    :param pretrained: the open_clip weights tag or checkpoint; the same as the featurizer's
+        (``"none"``: random weights, rows marked).
+    :param templates: ``"simple"`` (one prompt, "a photo of a {}."), ``"ensemble"`` (ten
+        prompts averaged per class) or one custom template holding ``{}`` for the class name.
+    :param logit_scale: the inverse of the softmax temperature applied to cosine similarities
+        (CLIP's learned value is about 100).
     """
 
     def __init__(self, *, model: str = models.DEFAULT_MODEL,

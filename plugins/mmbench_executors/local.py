@@ -50,7 +50,12 @@ def _run_shared(task: CellTask, train: dict[str, Ref], y_train: Ref, test: dict[
 
 
 class LocalExecutor:
-    """Runs cells in this process, or in ``n_jobs`` worker processes (one BLAS thread each)."""
+    """Runs cells in this process, or in ``n_jobs`` worker processes (one BLAS thread each).
+
+    :param n_jobs: worker processes; 1 runs every cell in this process.
+    :param catalog: the plugin catalog the cells' plugins come from (set by mmbench, not by a
+        suite).
+    """
 
     name = "local"
 

@@ -9,8 +9,18 @@ from mmbench.protocols import modality_param
 
 
 class HogColor:
-    """HOG of the grey image (scikit-image) plus a per-channel colour histogram, of the image
-    modality ``modality``."""
+    """HOG of the grey image (scikit-image) plus a per-channel colour histogram.
+
+    The width depends on the image size (known only after featurizing): for 32x32 images and the
+    defaults, 324 HOG values plus 24 histogram bins.
+
+    :param orientations: number of gradient-orientation bins of each HOG cell.
+    :param pixels_per_cell: side of a HOG cell in pixels (smaller: more cells, more features).
+    :param cells_per_block: side of a HOG normalization block, in cells.
+    :param color_bins: histogram bins per colour channel (over 0-255), each the share of the
+        image's pixels.
+    :param modality: the image modality read (default ``image``).
+    """
 
     modality = "image"
     kind = "image"
@@ -52,8 +62,12 @@ class HogColor:
 
 
 class Pixels:
-    """Raw pixels of the image modality ``modality`` scaled to [0, 1], flattened (optionally
-    downsampled by striding)."""
+    """Raw pixels scaled to [0, 1], flattened (optionally downsampled by striding).
+
+    :param stride: keep every ``stride``-th row and column (1: all pixels; 4 on 32x32 images:
+        8x8x3 = 192 features).
+    :param modality: the image modality read (default ``image``).
+    """
 
     modality = "image"
     kind = "image"

@@ -11,8 +11,16 @@ from mmbench.protocols import modality_param
 
 
 class Tfidf:
-    """TF-IDF of word n-grams (scikit-learn), vocabulary learnt from the training split only;
-    ``modality`` names the text modality it reads (``text``, ``title``, ``question``...)."""
+    """TF-IDF of word n-grams (scikit-learn), vocabulary learnt from the training split only.
+
+    :param max_features: keep at most this many n-grams, the most frequent in the training
+        split (the width; it can be smaller when the vocabulary is).
+    :param ngram_max: longest n-gram counted: 1 for single words, 2 for words and word pairs.
+    :param min_df: ignore n-grams found in fewer training texts than this.
+    :param sublinear_tf: use 1 + log(term frequency) instead of the raw count.
+    :param lowercase: lowercase the texts before counting.
+    :param modality: the text modality read (``text``, ``title``, ``question``...).
+    """
 
     modality = "text"
     kind = "text"
@@ -25,6 +33,9 @@ class Tfidf:
                                 ("min_df", min_df, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < lo:
                 raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+        for name, value in (("sublinear_tf", sublinear_tf), ("lowercase", lowercase)):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false, got {value!r}")
         self.modality = modality_param(modality, "text")
         self.max_features = max_features
         self.ngram_max = ngram_max

@@ -18,6 +18,17 @@ def check_alpha(alpha: Any) -> float:
     return float(alpha)
 
 
+def alpha_notes(params: Mapping[str, Any], default_primary: str = "image") -> list[str]:
+    """Leaderboard marks of an ``alpha``-weighted fusion whose weight leaves one side out:
+    ``image alone`` (alpha = 1) or ``image unused`` (alpha = 0)."""
+    alpha, primary = params.get("alpha"), params.get("primary", default_primary)
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float):
+        return []
+    if alpha == 1:
+        return [f"{primary} alone"]
+    return [f"{primary} unused"] if alpha == 0 else []
+
+
 def check_positive_int(name: str, value: Any, *, optional: bool = False) -> int | None:
     """``value`` as a positive int (or None when ``optional``), else a ValueError."""
     if value is None and optional:
@@ -25,6 +36,15 @@ def check_positive_int(name: str, value: Any, *, optional: bool = False) -> int 
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         allowed = "a positive integer or omitted" if optional else "a positive integer"
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return value
+
+
+def check_seed(value: Any) -> int | None:
+    """``random_state``: None or a non-negative integer, else a ValueError."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value < 0):
+        raise ValueError(f"random_state must be a non-negative integer or omitted, got "
+                         f"{value!r}")
     return value
 
 

@@ -9,13 +9,13 @@ missing modality's probabilities, since its meta-classifier needs every input.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from mmbench.protocols import FusionBase, MakeClassifier, Views, expand_proba, missing_rows
 
-from .common import check_alpha, check_positive_int
+from .common import alpha_notes, check_alpha, check_positive_int, check_seed
 
 
 CALIBRATIONS = ("none", "temperature", "sigmoid", "isotonic")
@@ -24,15 +24,17 @@ CALIBRATIONS = ("none", "temperature", "sigmoid", "isotonic")
 class LateFusion(FusionBase):
     """Base class: fits one classifier per modality; subclasses define :meth:`combine`.
 
-    ``calibrate`` (``"none"``, ``"temperature"``, ``"sigmoid"`` or ``"isotonic"``): each
-    modality's classifier is calibrated before the probabilities are combined, by scikit-learn's
-    ``CalibratedClassifierCV(method=..., ensemble=False)`` on cross-fitted predictions: the
-    training split is cut into the folds of ``inner_cv`` (the suite's inner split, given by the
-    runner; 3 stratified folds without one), each fold's probabilities come from a classifier
-    fitted on the other folds, the calibrator is fitted on those held-out probabilities, and the
+    With ``calibrate``, each modality's classifier is calibrated before the probabilities are
+    combined, by scikit-learn's ``CalibratedClassifierCV(method=..., ensemble=False)`` on
+    cross-fitted predictions: the training split is cut into the folds of ``inner_cv`` (3
+    stratified folds without one), each fold's probabilities come from a classifier fitted on
+    the other folds, the calibrator is fitted on those held-out probabilities, and the
     classifier used at test time is refitted on the whole training split. Temperature scaling
     divides the log-probabilities by one fitted temperature, so it never changes a modality's
     top class.
+
+    :param calibrate: ``"none"``, ``"temperature"``, ``"sigmoid"`` or ``"isotonic"``: how each
+        modality's probabilities are calibrated before they are combined.
     """
 
     level = "decision"
@@ -44,7 +46,7 @@ class LateFusion(FusionBase):
             raise ValueError(f"calibrate must be one of {CALIBRATIONS}, got {calibrate!r}")
         self.calibrate = calibrate
         self.inner_cv = inner_cv
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
         self.clfs_: dict[str, Any] = {}
 
     def _calibration_folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -117,6 +119,12 @@ class LateWeighted(LateFusion):
 
     Missing modality: weights renormalized over the modalities a sample has; if those all have
     weight 0 (``alpha = 1`` and no primary), their plain mean; no modality at all: the prior.
+
+    Rows with ``alpha`` 1 or 0 are marked (``image alone``, ``image unused``).
+
+    :param alpha: the weight, in [0, 1], of ``primary``'s probabilities; the other modalities
+        share ``1 - alpha`` equally.
+    :param primary: the modality ``alpha`` weighs; it must be among the fused ones.
     """
 
     def __init__(self, *, alpha: float = 0.5, primary: str = "image", calibrate: str = "none",
@@ -126,6 +134,11 @@ class LateWeighted(LateFusion):
         if not isinstance(primary, str) or not primary:
             raise ValueError(f"primary must be a modality name, got {primary!r}")
         self.primary = primary
+
+    @classmethod
+    def notes(cls, params: dict[str, Any]) -> list[str]:
+        """``image alone`` at ``alpha = 1``, ``image unused`` at ``alpha = 0``."""
+        return alpha_notes(params)
 
     def check_dims(self, dims: Mapping[str, int | None]) -> list[str]:
         """Plan-time check that ``primary`` is one of the fused modalities."""
@@ -188,15 +201,19 @@ class Stacking(LateFusion):
     The meta-classifier is trained on **out-of-fold** probabilities: the training split is cut
     into ``cv`` stratified folds and each fold's probabilities come from per-modality
     classifiers fitted on the other folds (never in-sample). The per-modality classifiers used
-    at test time are then refitted on the whole training split. ``meta="logreg"`` (default) is
-    a multinomial logistic regression on the concatenated probabilities; ``"classifier"`` uses
-    the cell's own classifier.
+    at test time are then refitted on the whole training split.
 
     Missing modality: its probabilities are replaced by the training class prior (the
     meta-classifier needs every input); a sample with no modality gets the prior.
+
+    :param cv: number of stratified folds (at least 2; fewer when a class has fewer samples)
+        for the out-of-fold probabilities.
+    :param meta: the meta-classifier: ``"logreg"`` (a multinomial logistic regression on the
+        concatenated probabilities) or ``"classifier"`` (a fresh copy of the cell's own
+        classifier).
     """
 
-    def __init__(self, *, cv: int = 5, meta: str = "logreg",
+    def __init__(self, *, cv: int = 5, meta: Literal["logreg", "classifier"] = "logreg",
                  random_state: int | None = None) -> None:
         super().__init__(random_state=random_state)
         self.cv = check_positive_int("cv", cv)
@@ -205,7 +222,7 @@ class Stacking(LateFusion):
         if meta not in META:
             raise ValueError(f"meta must be one of {META}, got {meta!r}")
         self.meta = meta
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
 
     def _oof(self, views: Views, y: np.ndarray, make_classifier: MakeClassifier) -> np.ndarray:
         from sklearn.model_selection import StratifiedKFold

