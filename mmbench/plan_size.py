@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rich.console import Console
-
 from .errors import UserError
 from .plan import Plan
 
@@ -24,9 +22,10 @@ def threshold() -> int:
                         f"{os.environ['MMBENCH_CONFIRM_CELLS']!r}") from exc
 
 
-def announce(plan: Plan, console: Console, *, yes: bool = True, rerun: bool = False) -> None:
-    """Print the plan's size (cells, and how many have no record yet); refuse (UserError)
-    when more than :func:`threshold` cells are to run and ``yes`` is not given."""
+def announce(plan: Plan, *, yes: bool = True, rerun: bool = False) -> str:
+    """The line stating the plan's size (cells, and how many have no record yet), printed by
+    the run once it holds the results folder (so a refused run stays one line); refuse
+    (UserError) when more than :func:`threshold` cells are to run and ``yes`` is not given."""
     cells_dir = Path(plan.suite.results_dir) / plan.suite.name / "cells"
     recorded = {p.stem for p in cells_dir.glob("*.json")} if cells_dir.is_dir() else set()
     todo = len(plan.cells) if rerun else sum(c.cell_id not in recorded for c in plan.cells)
@@ -37,6 +36,5 @@ def announce(plan: Plan, console: Console, *, yes: bool = True, rerun: bool = Fa
             f"(more than {limit:,}); nothing was started: run it with --yes if that is meant, "
             f"or narrow the suite (fewer sweep values, 'only' tables); mmbench validate shows "
             f"the count")
-    console.print(f"plan: {len(plan.cells):,} cells, {todo:,} without a record "
-                  f"({len(plan.cells) - todo:,} recorded before)", highlight=False,
-                  markup=False)
+    return (f"plan: {len(plan.cells):,} cells, {todo:,} without a record "
+            f"({len(plan.cells) - todo:,} recorded before)")

@@ -60,8 +60,10 @@ class Runner:
     def __init__(self, plan: Plan, catalog: Catalog, console: Console, *,
                  rerun: bool = False, fail_fast: bool = False, executor: Any = None,
                  live: bool | None = None, wait: bool = False,
-                 rerun_failed: bool = False, cell_timeout: float | None = None) -> None:
+                 rerun_failed: bool = False, cell_timeout: float | None = None,
+                 size_line: str | None = None) -> None:
         self.plan = plan
+        self.size_line = size_line  # "plan: N cells...", printed once the folder is held
         self.suite = plan.suite
         self.cell_timeout = cell_timeout or self.suite.cell_timeout
         self.catalog = catalog
@@ -116,6 +118,8 @@ class Runner:
         lock.acquire(self.wait, notify=lambda m: self.console.print(escape(m), highlight=False))
         try:
             self.store.mark()
+            if self.size_line:
+                self.console.print(self.size_line, highlight=False, markup=False)
             for note in lock.notes:
                 self.console.print(f"note: {escape(note)}", highlight=False)
             removed = self.store.clean()
@@ -420,8 +424,8 @@ def run_suite(path: str | Path, console: Console | None = None, *,
     ``[executor]`` table, else ``local``) with ``executor_options`` overriding the suite's."""
     catalog = catalog or get_catalog()
     plan = plan_suite(load_suite(path), catalog)
-    announce(plan, console or Console(), yes=options.pop("yes", True),
-             rerun=options.get("rerun", False))  # its size, before anything
+    size = announce(plan, yes=options.pop("yes", True),
+                    rerun=options.get("rerun", False))  # refused before anything
     executor = options.pop("executor", None)
     executor_options = options.pop("executor_options", None)
     if executor is None or isinstance(executor, str):
@@ -436,4 +440,5 @@ def run_suite(path: str | Path, console: Console | None = None, *,
             require_installed(plan.cells, catalog,
                               getattr(executor, "name", type(executor).__name__),
                               featurizers=getattr(executor, "featurizes", False))
-    return Runner(plan, catalog, console or Console(), executor=executor, **options).run()
+    return Runner(plan, catalog, console or Console(), executor=executor, size_line=size,
+                  **options).run()

@@ -128,7 +128,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_records_nothing_twice(
     recs = check_whole(store)
     assert not (store.root / LOCK_FILE).exists()
     assert sorted(p.name for p in store.root.iterdir()) == [
-        "audit.json", "cells", "manifest.json", "mmbench-store.json", "predictions"]
+        "audit.json", "cells", "complementarity.json", "manifest.json", "mmbench-store.json",
+        "predictions"]
     assert {p.stem for p in store.pred_dir.iterdir()} == set(recs)
 
     clean = run_suite(suite_in(tmp_path / "clean", KILLED), quiet())

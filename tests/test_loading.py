@@ -92,9 +92,11 @@ def test_cache_reload_and_changed_file(jpegs: list[Path]) -> None:
     assert not changed.from_cache and changed.digest != first.digest
 
 
-def test_damaged_cache_entry_is_decoded_again(jpegs: list[Path]) -> None:
+def test_damaged_cache_entry_is_decoded_again(jpegs: list[Path], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from mmbench import paths
 
+    monkeypatch.setenv("MMBENCH_CACHE_DIR", str(tmp_path / "cache"))  # only this test's entry
     first = load_images(jpegs)
     [npy] = list((paths.cache_dir() / "images").glob("*/images.npy"))
     npy.write_bytes(npy.read_bytes()[:-10])
