@@ -160,8 +160,8 @@ def audit_texts(texts: Sequence[str], y: np.ndarray, class_names: Sequence[str],
 def audit_dataset(data: Any, dataset: Any = None) -> dict[str, Any] | None:
     """Audit every text modality of ``data`` (a :class:`~mmbench.protocols.MultimodalData`);
     None when it has no text."""
-    fields = {m: s for m, s in data.modalities.items()
-              if isinstance(s, list) and (not s or isinstance(s[0], str))}
+    fields = {m: list(s) for m, s in data.modalities.items()
+              if data.kind(m) == "text" and (not len(s) or isinstance(s[0], str))}
     if not fields:
         return None
     synonyms = dataset_synonyms(dataset, data.meta)

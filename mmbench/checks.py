@@ -194,13 +194,15 @@ def check_dataset_samples(plugin: Any) -> None:
         # the declared kind, else the kind the name says ('image'), else the samples' own
         kind = data.kinds.get(name) or (name if name in KINDS else data.kind(name))
         if kind == "image":
-            x = np.asarray(samples) if isinstance(samples, np.ndarray) else None
+            distinct = getattr(samples, "distinct", samples)  # SharedSamples: its distinct ones
+            x = np.asarray(distinct) if isinstance(distinct, np.ndarray) else None
             if x is None or x.dtype != np.uint8 or x.ndim != 4 or x.shape[-1] != 3:
                 got = (f"{x.dtype} of shape {_shape(x)}" if x is not None
                        else type(samples).__name__)
                 _fail(plugin, f"modality {name!r} is {got} but images must be "
                               f"uint8[N, H, W, 3]")
         elif kind == "text":
+            samples = getattr(samples, "distinct", samples)  # SharedSamples: its distinct ones
             if not isinstance(samples, list):
                 _fail(plugin, f"modality {name!r} is a {type(samples).__name__} but texts must "
                               f"be a list of str")
@@ -213,8 +215,9 @@ def check_dataset_samples(plugin: Any) -> None:
                 and samples.dtype.kind in "biuf"):
             _fail(plugin, f"modality {name!r} is numeric but a {type(samples).__name__}; "
                           f"tabular data must be a pandas DataFrame or a 2-d number array")
-        if len(samples) != n:  # pragma: no cover - MultimodalData refuses this already
-            _fail(plugin, f"modality {name!r} has {len(samples)} samples for {n} labels")
+        if len(data.modalities[name]) != n:  # pragma: no cover - MultimodalData refuses this
+            _fail(plugin, f"modality {name!r} has {len(data.modalities[name])} samples for {n} "
+                          f"labels")
 
 
 def check_dataset_fingerprint(plugin: Any) -> None:

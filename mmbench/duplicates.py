@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .protocols import IMAGE, TEXT, MultimodalData
+from .protocols import IMAGE, TEXT, MultimodalData, SharedSamples
 
 #: Share of test rows with a label-pinned training copy from which the audit warns, by kind:
 #: any identical image (a copy of the picture is a leak however rare), 5% of texts (short
@@ -28,6 +28,8 @@ WARN_SHARE = {IMAGE: 0.0, TEXT: 0.05}
 def content_ids(samples: Any, kind: str) -> np.ndarray:
     """One integer per row, equal for rows with identical content: an image's bytes (blake2b),
     a text with case and runs of whitespace ignored."""
+    if isinstance(samples, SharedSamples):  # hash each distinct sample once
+        return content_ids(samples.distinct, kind)[samples.index]
     ids: dict[Any, int] = {}
     if kind == IMAGE:
         images = np.asarray(samples)

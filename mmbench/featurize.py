@@ -22,7 +22,7 @@ from .errors import MmbenchError, PluginOutputError
 from .modalities import featurizer_modality
 from .plan import Variant
 from .progress import activity
-from .protocols import MultimodalData
+from .protocols import MultimodalData, distinct_rows
 from .readonly import freeze, guard, plugin_input
 from .registry import CONTEXT_PARAMS, Entry, build
 from .resources import check_featurization_memory
@@ -209,26 +209,42 @@ class FeatureProvider:
                f"samples")
 
         if not entry.cls.fits_on_train:
-            job = FeaturizeJob(variant, self.context, None, (samples,), who)
-            x = self._compute(FeatureCache.key(**base, scope="all"),
+            # rows sharing a sample (SharedSamples) are featurized once per distinct sample
+            distinct, expand = distinct_rows(samples)
+            if expand is not None:
+                who = (f"featurizer {variant.label} (plugin {entry.plugin}) on {len(distinct)} "
+                       f"distinct {modality} samples ({len(samples)} rows)")
+            job = FeaturizeJob(variant, self.context, None, (distinct,), who)
+            scope = "all" if expand is None else "distinct"
+            x = self._compute(FeatureCache.key(**base, scope=scope),
                               lambda: self.run_job(job)[0], base, variant.label)
-            return np.asarray(x[train]), np.asarray(x[test])
+            rows = (train, test) if expand is None else (expand[train], expand[test])
+            return np.asarray(x[rows[0]]), np.asarray(x[rows[1]])
 
         split = index_digest(train, test)
-        sub = data.subset(train).modalities[modality], data.subset(test).modalities[modality]
+        (fit_on, tr_rows), (te_on, te_rows) = (
+            distinct_rows(data.subset(part).modalities[modality]) for part in (train, test))
+        sub = fit_on, te_on
+        if tr_rows is not None:
+            who = (f"featurizer {variant.label} (plugin {entry.plugin}) on {len(fit_on)} + "
+                   f"{len(te_on)} distinct {modality} samples ({len(samples)} rows)")
         both: list[np.ndarray] = []
 
         def part(i: int) -> Callable[[], np.ndarray]:
             def go() -> np.ndarray:
                 if not both:  # fitted on the training part, both parts transformed at once
+                    index = (train, test) if tr_rows is None else (None, None)
                     both.extend(self.run_job(FeaturizeJob(variant, self.context, sub[0], sub,
-                                                          who, (train, test))))
+                                                          who, index)))
                 return both[i]
             return go
 
-        xtr = self._compute(FeatureCache.key(**base, split=split, part="train"), part(0), base,
-                            variant.label)
-        xte = self._compute(FeatureCache.key(**base, split=split, part="test"), part(1), base,
-                            variant.label)
-        return np.asarray(xtr), np.asarray(xte)
+        scope = {} if tr_rows is None else {"rows": "distinct"}
+        xtr = self._compute(FeatureCache.key(**base, split=split, part="train", **scope),
+                            part(0), base, variant.label)
+        xte = self._compute(FeatureCache.key(**base, split=split, part="test", **scope),
+                            part(1), base, variant.label)
+        if tr_rows is None:
+            return np.asarray(xtr), np.asarray(xte)
+        return np.asarray(xtr[tr_rows]), np.asarray(xte[te_rows])
 

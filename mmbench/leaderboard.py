@@ -263,6 +263,11 @@ def print_leaderboard(results_dir: Path, console: Console, metric: str | None = 
                   "duplicates-leak": "WARNING train/test duplicates: ",
                   "duplicates-partial": "note: train/test duplicates: "}.get(level, "audit: ")
         console.print(f"[{style}]{escape(prefix + line)}[/]", highlight=False)
+    from .complementarity import lines as complementarity_lines
+    from .complementarity import compute as complementarity
+
+    for line in complementarity_lines(complementarity(stored)):
+        console.print(f"[cyan]modalities:[/] {escape(line)}", highlight=False)
     keys = parse_columns(columns)
     if "optimism" in keys and summary.get("optimism", pd.Series(dtype=float)).notna().any():
         console.print("optimism: the best candidate read off the test split (mean over seeds) "

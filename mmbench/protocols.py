@@ -35,7 +35,8 @@ KINDS = (IMAGE, TEXT, NUMERIC)
 LEVELS = ("unimodal", "feature", "decision", "structure")
 
 #: One modality's raw samples: ``uint8[N, H, W, 3]`` for images, ``list[str]`` for text,
-#: a ``pandas.DataFrame`` (one column per tabular column) for numeric data.
+#: a ``pandas.DataFrame`` (one column per tabular column) for numeric data; any of these may be
+#: given as :class:`SharedSamples` (distinct samples + a row index) when rows share samples.
 ModalityData = Any
 #: Feature matrices by modality name, rows aligned with the labels.
 Views = Mapping[str, np.ndarray]
@@ -96,7 +97,7 @@ class MultimodalData:
         index = np.asarray(index)
         mods: dict[str, ModalityData] = {}
         for name, samples in self.modalities.items():
-            if isinstance(samples, np.ndarray):
+            if isinstance(samples, (np.ndarray, SharedSamples)):
                 mods[name] = samples[index]
             elif hasattr(samples, "iloc"):
                 mods[name] = samples.iloc[index].reset_index(drop=True)
@@ -118,9 +119,69 @@ def modality_param(value: Any, default: str) -> str:
     return value
 
 
+class SharedSamples(Sequence):
+    """A modality whose rows share samples (the questions about one picture, the captions of
+    one photo): row ``i`` is ``distinct[index[i]]``.
+
+    It behaves as the length-N sequence of rows (``len``, ``[i]``, ``np.asarray`` gives the
+    expanded ``[N, ...]`` array), while the featurization path (:mod:`mmbench.featurize`, the
+    robustness sweeps, the duplicates audit) works on ``distinct`` once and expands the result
+    by ``index``. Indexing with a slice or an index array gives another :class:`SharedSamples`
+    over the same ``distinct`` samples (no copy of them).
+
+    :param distinct: the distinct samples (``uint8[M,H,W,3]`` for images, or a list).
+    :param index: ``int[N]`` positions into ``distinct``, one per row.
+    """
+
+    def __init__(self, distinct: Any, index: np.ndarray) -> None:
+        index = np.asarray(index)
+        if index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
+            raise ValueError(f"index must be a 1-d integer array, got {index.dtype}"
+                             f"{list(index.shape)}")
+        if index.size and (index.min() < 0 or index.max() >= len(distinct)):
+            raise ValueError(f"index has entries outside 0..{len(distinct) - 1}")
+        self.distinct = distinct
+        self.index = index.astype(np.int64, copy=False)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, (int, np.integer)):
+            return self.distinct[int(self.index[item])]
+        return SharedSamples(self.distinct, self.index[item])
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = np.asarray(self.distinct)[self.index]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"SharedSamples({len(self)} rows over {len(self.distinct)} distinct samples)"
+
+    def compact(self) -> tuple[Any, np.ndarray]:
+        """(the distinct samples these rows use, in order, and each row's position among
+        them): what to featurize once, and how to expand the result to the rows."""
+        used, inverse = np.unique(self.index, return_inverse=True)
+        distinct = self.distinct
+        picked = (distinct[used] if isinstance(distinct, np.ndarray)
+                  else [distinct[int(i)] for i in used])
+        return picked, inverse.reshape(-1)
+
+
+def distinct_rows(samples: ModalityData) -> tuple[ModalityData, np.ndarray | None]:
+    """(what a featurizer should see, row -> position in it): for :class:`SharedSamples` the
+    distinct samples the rows use and the expansion index; otherwise ``samples`` and None."""
+    if isinstance(samples, SharedSamples):
+        return samples.compact()
+    return samples, None
+
+
 def kind_of(samples: ModalityData) -> str:
     """The kind of a modality's samples: ``image`` for a 4-d array, ``numeric`` for a table
-    (``DataFrame``) or a 2-d array, ``text`` otherwise (a sequence of strings)."""
+    (``DataFrame``) or a 2-d array, ``text`` otherwise (a sequence of strings); for
+    :class:`SharedSamples`, the kind of its distinct samples."""
+    if isinstance(samples, SharedSamples):
+        return kind_of(samples.distinct)
     if hasattr(samples, "iloc"):
         return NUMERIC
     if isinstance(samples, np.ndarray):

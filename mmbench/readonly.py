@@ -47,6 +47,8 @@ def freeze_data(data: Any) -> Any:
             for item in value.values():
                 if isinstance(item, np.ndarray):
                     freeze(item)
+                elif isinstance(getattr(item, "distinct", None), np.ndarray):  # SharedSamples
+                    freeze(item.distinct)
     return data
 
 

@@ -34,7 +34,7 @@ from .errors import MmbenchError
 from .featurize import FeatureProvider, FeaturizationError, check_features, index_digest
 from .featurize import instantiate
 from .plan import Cell, Variant
-from .protocols import MultimodalData
+from .protocols import MultimodalData, distinct_rows
 
 #: corruption -> the kind of modality it touches (every modality of that kind a cell uses)
 CORRUPTIONS = {
@@ -138,7 +138,8 @@ class Corrupter:
             return x
         provider = self.provider
         entry = provider._entry(variant)
-        samples = data.subset(test).modalities[modality]
+        rows = data.subset(test).modalities[modality]
+        samples, expand = distinct_rows(rows)  # shared rows: corrupted and featurized once each
         fits = bool(entry.cls.fits_on_train)
         split = index_digest(train, test) if fits else index_digest(test)
         base = provider._base_key(data, variant, entry)
@@ -154,9 +155,10 @@ class Corrupter:
                 raise
             except Exception as exc:
                 raise FeaturizationError(f"{who} failed: {type(exc).__name__}: {exc}") from exc
-            return check_features(x, len(samples), who, test)
+            return check_features(x, len(samples), who, test if expand is None else None)
 
-        return np.asarray(provider._compute(key, compute, base))
+        x = provider._compute(key, compute, base)
+        return np.asarray(x if expand is None else x[expand])
 
     def _featurizer(self, variant: Variant, entry: Any, data: MultimodalData, modality: str,
                     train: np.ndarray, fits: bool, split: str) -> Any:
@@ -164,7 +166,8 @@ class Corrupter:
         if memo not in self._fitted:
             feat = instantiate(entry, variant, self.provider.context)
             if fits:
-                feat = feat.fit(data.subset(train).modalities[modality]) or feat
+                fit_on = distinct_rows(data.subset(train).modalities[modality])[0]
+                feat = feat.fit(fit_on) or feat
             self._fitted[memo] = feat
         return self._fitted[memo]
 

@@ -156,7 +156,19 @@ class Runner:
         self._write_manifest()  # also when every cell was already recorded
         if self.summary.ran or self.summary.failed:  # the manifest names this run's cost
             self.store.write_manifest({**self._manifest, "cost": self.summary.cost})
+        if self.summary.ran:
+            self._diagnose()
         return self.summary
+
+    def _diagnose(self) -> None:
+        """Store the redundancy/complementarity diagnostic (``complementarity.json``)."""
+        from .complementarity import store as store_complementarity
+
+        with self.cost.timed("complementarity diagnostic"):
+            try:
+                store_complementarity(self.store.root)
+            except UserError:  # no usable record (every cell failed): nothing to diagnose
+                pass
 
     def _prepare(self) -> None:
         """Before any work: the feature cache must be writable, the executor ready."""

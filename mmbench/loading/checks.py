@@ -55,8 +55,10 @@ def check_data(data: MultimodalData, dataset: str) -> None:
         if len(samples) != len(data.y):
             raise UserError(f"{at} has {len(samples)} rows but there are {len(data.y)} labels")
         kind = data.kind(name)
+        samples = getattr(samples, "distinct", samples)  # SharedSamples: its distinct samples
         if kind == TEXT:
-            check_texts(samples, at)
+            check_texts(samples, at if samples is data.modalities[name] else
+                        f"{at} (its distinct samples)")
         elif kind == IMAGE:
             if not (isinstance(samples, np.ndarray) and samples.dtype == np.uint8
                     and samples.ndim == 4 and samples.shape[-1] == 3):

@@ -24,7 +24,7 @@ from .fmt import ci_text, gain_text, has_stats, metric_text, significant
 
 #: Section ids, in page order; every one is always present (saying when it has no content).
 SECTIONS = ("leaderboard", "heatmap", "gain", "alpha-sweep", "robustness", "calibration",
-            "per-class", "confusion", "audit", "cost", "provenance")
+            "per-class", "confusion", "audit", "complementarity", "cost", "provenance")
 
 
 def _img(svg: str, alt: str) -> dict[str, str]:
@@ -269,6 +269,23 @@ def audit_section(data: ReportData) -> list[tuple[str, str]] | None:
             for k, v in items]
 
 
+def complementarity_section(data: ReportData) -> dict[str, Any] | None:
+    """The redundancy/complementarity diagnostic (:mod:`mmbench.complementarity`) from the
+    stored predictions: one entry per dataset and featurizer pair."""
+    from .. import complementarity as comp
+
+    if data.stored is None:
+        return None
+    entries = comp.headline(comp.compute(data.stored))
+    if not entries:
+        return None
+    for e in entries:
+        e["title"] = f"{e['dataset']}: " + " + ".join(
+            f"{m}:{f}" for m, f in e["featurizers"].items()) + f" ({e['classifier']})"
+    return {"entries": entries,
+            "thresholds": (comp.COMPLEMENTARY_SHARE, comp.REDUNDANT_RATIO)}
+
+
 def cost_section(data: ReportData) -> dict[str, Any]:
     """The last run's breakdown (manifest ``cost``), else the cell phases of the records."""
     from .. import breakdown
@@ -288,7 +305,8 @@ def render_report(data: ReportData) -> str:
         gain=gain_section(data), alpha=alpha_section(data), robust=robustness_section(data),
         calibration=calibration_section(data),
         per_class=per_class_section(data), confusions=confusion_section(data),
-        audit=audit_section(data), cost=cost_section(data), failed=data.failed, metric=data.metric,
+        audit=audit_section(data), complementarity=complementarity_section(data),
+        cost=cost_section(data), failed=data.failed, metric=data.metric,
         version=__version__, generated=now(), sections=SECTIONS)
 
 
