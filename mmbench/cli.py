@@ -27,6 +27,8 @@ COLUMNS_HELP = ("leaderboard columns, comma-separated: accuracy, macro_recall, m
                 "log_loss, brier, ece, tuned, optimism, tune_s, cost "
                 "(= fit_s,predict_s,score_s,tune_s,mem,dims: mean seconds per cell), scores "
                 "(= log_loss,brier,ece); default: accuracy,macro_recall,macro_f1,ci,gain,gain_ci,p,n,robustness")
+PLUGINS_DIR_HELP = ("also load every plugin .py file in DIR (unpackaged plugins; each recorded "
+                    "with its file's sha256 as its version)")
 ALL_HELP = ("also the recorded cells the current suite no longer plans (it was edited since), "
             "marked 'not in the current suite'")
 
@@ -252,10 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "cell_timeout; enforced by worker processes: --n-jobs 2 or dask)")
     p.add_argument("--wait", action="store_true", help="if another run is writing the same "
                    "results folder, wait for it to finish (default: refuse, exit code 2)")
+    p.add_argument("--plugins-dir", metavar="DIR", help=PLUGINS_DIR_HELP)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a suite and count its cells; runs nothing")
     p.add_argument("suite")
+    p.add_argument("--plugins-dir", metavar="DIR", help=PLUGINS_DIR_HELP)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("leaderboard", help="print the leaderboard of stored results")
@@ -304,14 +308,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "--distribution mmbench)")
     p.add_argument("--distribution", action="append", metavar="DIST", help="with --markdown: "
                    "only the plugins of this distribution (repeatable)")
+    p.add_argument("--plugins-dir", metavar="DIR", help=PLUGINS_DIR_HELP)
     p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser("new-plugin", help="write a ready-to-install plugin package to start from")
     p.add_argument("name", help="distribution name, e.g. mmbench-median-fusion (its package is "
                    "mmbench_median_fusion, its plugin name median-fusion)")
-    p.add_argument("--kind", default="fusion",
-                   choices=["featurizer", "fusion", "classifier", "dataset"],
-                   help="what the example plugin provides (default: fusion)")
+    p.add_argument("--kind", default="fusion", help="what the package provides: featurizer, "
+                   "fusion, classifier or dataset, or several comma-separated into one package "
+                   "(--kind fusion,featurizer) (default: fusion)")
     p.add_argument("--dir", default=".", help="folder to create the package in (default: .)")
     p.set_defaults(func=cmd_new_plugin)
     return parser
@@ -334,6 +339,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # one line per warning (each shown once), not Python's file:line and source line
     warnings.formatwarning = lambda message, *_: f"warning: {one_line(str(message))}\n"
     try:
+        if getattr(args, "plugins_dir", None):
+            from .localplugins import use_plugins_dir
+            from .plugins import get_catalog
+
+            use_plugins_dir(get_catalog(), args.plugins_dir)
         return func(args, console)
     except SuiteError as exc:
         if args.debug:

@@ -122,7 +122,7 @@ def verdict(entry: dict[str, Any]) -> dict[str, Any]:
     single = ma if entry["a"] >= entry["b"] else mb
     if only >= COMPLEMENTARY_SHARE:
         level = "complementary"
-        why = (f"{only:.0%} of test samples are right only after fusion ({best['fusion']}: it "
+        why = (f"{only:.1%} of test samples are right only after fusion ({best['fusion']}: it "
                f"gets {best['rescued']:.0%} of those neither modality gets)")
     elif ratio >= REDUNDANT_RATIO:
         level = "redundant"
@@ -130,7 +130,7 @@ def verdict(entry: dict[str, Any]) -> dict[str, Any]:
     else:
         level = "partly complementary"
         why = (f"{single}-only gets {ratio:.0%} of what either gets, but fusion finds "
-               f"{only:.0%} beyond them")
+               f"{only:.1%} beyond them")
     feats = " + ".join(f"{m}:{entry['featurizers'][m]}" for m in (ma, mb))
     message = (f"{entry['dataset']} {feats} ({entry['classifier']}): {level}: {why}; "
                f"{ma} only {entry['a_only']:.0%}, {mb} only {entry['b_only']:.0%}, both "

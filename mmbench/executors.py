@@ -66,8 +66,11 @@ def require_installed(cells: Iterable[Cell], catalog: Any, executor: str,
                       featurizers: bool = False) -> None:
     """Raise :class:`UserError` if a cell's fusion or classifier (and its featurizers, when
     they run on workers too) comes from a plugin that was registered in this process only, so
-    worker processes could not load it."""
-    installed = entry_point_plugins()
+    worker processes could not load it. Local plugin files (:mod:`mmbench.localplugins`) load in
+    the ``local`` executor's workers, which run on this machine."""
+    installed = set(entry_point_plugins())
+    if executor == "local":
+        installed |= set(getattr(catalog, "files", {}))
     local: dict[str, str] = {}
     for cell in cells:
         feats = [f for _, f in cell.featurizers] if featurizers else []

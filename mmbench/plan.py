@@ -229,8 +229,10 @@ def _refusal(entry: Any, params: dict[str, Any], exc: UserError, loc: tuple[Any,
 
 def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
     """Validate plugin references and params, then list every cell. Raises SuiteError."""
+    from .localplugins import load_suite_plugins
+
     suite = loaded.suite
-    problems: list[str] = []
+    problems: list[str] = load_suite_plugins(loaded, catalog)
     datasets = []
     for i, spec in enumerate(suite.datasets):
         for variant, inst in _variants("dataset", spec, ("datasets", i), catalog, problems, loaded):

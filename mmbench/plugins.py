@@ -59,11 +59,14 @@ class Catalog:
     distributions: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: entry points left out by ``MMBENCH_DISABLE_PLUGINS``
     disabled: list[str] = field(default_factory=list)
+    #: plugins loaded from local files (:mod:`mmbench.localplugins`): name -> (path, sha256)
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __getitem__(self, kind: str) -> Registry:
         return self.registries[kind]
 
-    def register_plugin(self, plugin: object, name: str, distribution: str = "") -> bool:
+    def register_plugin(self, plugin: object, name: str, distribution: str = "",
+                        version: str | None = None) -> bool:
         """Register one plugin object and collect its classes. False (and recorded in
         ``broken``, with a message saying what to fix) when the plugin misspells a hook,
         forgets ``@mmbench.hookimpl``, names a hook's argument wrongly, registers a class that
@@ -73,7 +76,7 @@ class Catalog:
                                             "already registered; register this one under "
                                             "another name"))
             return False
-        version = _dist_version(distribution)
+        version = _dist_version(distribution) if version is None else version
         self.distributions[name] = (distribution, version)
         try:
             _check_hook_names(self.pm, plugin)
@@ -250,6 +253,9 @@ def load_catalog(disabled: Iterable[str] | None = None) -> Catalog:
             continue
         with contextlib.redirect_stdout(sys.stderr):  # (plugins --json must stay JSON)
             catalog.register_plugin(module, ep.name, dist)
+    from .localplugins import load_env_files
+
+    load_env_files(catalog)  # local plugin files in use (a worker process, --plugins-dir)
     catalog.pm.check_pending()
     return catalog
 

@@ -311,6 +311,16 @@ class FusionBase:
             out[~missing] = self._full_proba(clf, x[~missing])
         return out
 
+    def _prior_where_all_missing(self, views: Views, proba: np.ndarray) -> np.ndarray:
+        """``proba`` with the training prior in the rows missing every view (a sample with
+        nothing to go on gets the prior, whatever imputation would have given)."""
+        gone = np.logical_and.reduce([missing_rows(np.asarray(v)) for v in views.values()])
+        if not gone.any():
+            return proba
+        out = np.array(proba, dtype=np.float64)
+        out[gone] = self.prior_
+        return out
+
     def _full_proba(self, clf: Classifier, X: np.ndarray) -> np.ndarray:
         """``clf.predict_proba(X)`` widened to all ``n_classes_`` columns (a class absent from
         a training split gets probability 0)."""

@@ -183,6 +183,8 @@ class Suite(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     results_dir: str = "results"
     cache_dir: str | None = None
+    #: local plugin files (``./my_fusion.py``), relative to the suite file
+    plugins: list[str] = Field(default_factory=list)
     datasets: list[DatasetSpec] = Field(min_length=1)
     featurizers: list[PluginSpec] = Field(min_length=1)
     fusions: list[FusionSpec] = Field(default_factory=list)

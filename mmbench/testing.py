@@ -1,6 +1,7 @@
 """The plugin author's test kit.
 
-- :func:`tiny_data`: a two-modality dataset (images + captions) that runs in a second on CPU.
+- :func:`tiny_data`: a two-modality dataset (images + captions, or with ``dims=`` feature
+  views) that runs in a second on CPU and scales with ``n``.
 - :func:`check_dataset`, :func:`check_featurizer`, :func:`check_fusion`,
   :func:`check_classifier`: run every conformance check of a kind (each raises
   ``AssertionError`` saying what is wrong; the checks themselves are in :mod:`mmbench.checks`).
@@ -12,7 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,52 +20,17 @@ from typing import Any
 
 import numpy as np
 
+from .checks import CHECKS, checks_for, fresh, label, shared_work
+from .checks.data import COLORS, FILLER, WORDS, tiny_data
 from .plugins import Catalog, get_catalog
 from .protocols import MultimodalData
 
-WORDS = {
-    0: ["red", "apple", "cherry", "fire"],
-    1: ["green", "leaf", "grass", "frog"],
-    2: ["blue", "sky", "sea", "whale"],
-    3: ["yellow", "sun", "banana", "lemon"],
-    4: ["white", "snow", "cloud", "milk"],
-}
-FILLER = ["a", "photo", "of", "the", "small", "big", "near", "with", "some", "thing"]
-COLORS = np.array([[200, 40, 40], [40, 180, 60], [40, 60, 200], [220, 210, 40], [235, 235, 235]])
-
-
-def tiny_data(n: int = 120, n_classes: int = 3, *, size: int = 8, image_signal: float = 0.7,
-              text_signal: float = 0.6, seed: int = 0) -> MultimodalData:
-    """Images whose colour and captions whose words show the class with probability
-    ``image_signal`` / ``text_signal`` (else a random class, independently), so each modality
-    alone is imperfect and together they do better."""
-    if not 2 <= n_classes <= len(WORDS):
-        raise ValueError(f"n_classes must be in 2..{len(WORDS)}, got {n_classes}")
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % n_classes
-    rng.shuffle(y)
-    shown = np.where(rng.random(n) < image_signal, y, rng.integers(0, n_classes, n))
-    base = COLORS[shown][:, None, None, :].astype(float)
-    images = np.clip(base + rng.normal(0, 40.0, (n, size, size, 3)), 0, 255)
-    texts = []
-    for label in y:
-        k = label if rng.random() < text_signal else rng.integers(n_classes)
-        words = list(rng.choice(FILLER, 4)) + [str(rng.choice(WORDS[int(k)]))]
-        rng.shuffle(words)
-        texts.append(" ".join(words))
-    images = images.astype(np.uint8)
-    digest = hashlib.sha256(images.tobytes() + "\n".join(texts).encode() + y.tobytes())
-    return MultimodalData(
-        {"image": images, "text": texts}, y.astype(np.int64),
-        tuple(f"class{i}" for i in range(n_classes)), digest.hexdigest(),
-        {"source": "mmbench.testing.tiny_data"},
-    )
+__all__ = ["COLORS", "FILLER", "WORDS", "check_classifier", "check_dataset", "check_featurizer",
+           "check_fusion", "parametrize_with_checks", "registered", "tiny_data"]
 
 
 def _run(kind: str, plugin: Any, **options: Any) -> dict[str, Any]:
     """Run every ``kind`` check on ``plugin``; their return values by check name."""
-    from .checks import CHECKS, shared_work
-
     out = {}
     with shared_work():  # the checks share one fit (or load) of the plugin
         for check in CHECKS[kind]:
@@ -79,8 +44,6 @@ def check_dataset(dataset: Any, **params: Any) -> MultimodalData:
     """Check a dataset (a class, built with ``params``, or an instance): contract, ``load()``
     returning the declared modalities, labels, sample types, a stable fingerprint. Returns the
     loaded data."""
-    from .checks import fresh
-
     plugin = fresh(dataset, params) if params else dataset
     return _run("dataset", plugin)["check_dataset_load"]
 
@@ -88,18 +51,19 @@ def check_dataset(dataset: Any, **params: Any) -> MultimodalData:
 def check_featurizer(featurizer: Any, data: MultimodalData | None = None) -> np.ndarray:
     """Check a featurizer (an instance, or a class built with its defaults): contract, ``fit``
     returning self, finite ``float32[N, D]`` output, rows that do not depend on their batch,
-    deterministic output. ``data`` defaults to :func:`tiny_data`. Returns the features of all
-    samples."""
+    deterministic output, and the rules of every fitted kind. ``data`` defaults to
+    :func:`tiny_data`. Returns the features of all samples."""
     return _run("featurizer", featurizer, data=data)["check_featurizer_output"]
 
 
 def check_classifier(cls: Any, **params: Any) -> None:
     """Check a classifier (a class, built with ``params``, or an instance): scikit-learn
     contract (``get_params``, ``clone``), ``fit`` returning self, ``classes_``, probability
-    rows that sum to one, labels that do not start at 0, and that it learns a separable
-    problem."""
-    from .checks import fresh
-
+    rows that sum to one, labels that do not start at 0, that it learns a separable
+    problem, the rules of every fitted kind (same ``random_state`` same predictions, ``fit``
+    twice, parameters unchanged, pickling, wrong types refused) and scikit-learn's own
+    ``check_estimator`` (but for :data:`mmbench.checks.SKLEARN_SKIPPED`, each with its
+    reason)."""
     _run("classifier", fresh(cls, params) if params else cls)
 
 
@@ -107,10 +71,10 @@ def check_fusion(cls: Any, make_classifier: Any = None, data: MultimodalData | N
                  **params: Any) -> np.ndarray:
     """Check a fusion strategy (a class, built with ``params``, or an instance) on tiny views:
     contract, ``fit`` returning self, probability shape and sums, better than chance, missing
-    modalities at test time, a class absent from training, views left unmodified. Returns the
-    test probabilities."""
-    from .checks import fresh
-
+    modalities at test time (some, or all: the training prior), complete rows unchanged by
+    other rows' missing modalities, a class absent from training, views left unmodified, and
+    the rules of every fitted kind. ``data`` scales the views: ``tiny_data(n=600,
+    dims={"image": 64, "text": 32})``. Returns the test probabilities."""
     plugin = fresh(cls, params) if params else cls
     out = _run("fusion", plugin, make_classifier=make_classifier, data=data)
     return out["check_fusion_predict_proba"]
@@ -129,22 +93,12 @@ def parametrize_with_checks(plugins: Sequence[Any], *, kind: str | None = None) 
     """
     import pytest
 
-    from .checks import checks_for
-
     params = [
-        pytest.param(plugin, check, id=f"{_label(plugin)}-{check.__name__}")
+        pytest.param(plugin, check, id=f"{label(plugin)}-{check.__name__}")
         for plugin in plugins
         for check in checks_for(plugin, kind)
     ]
     return pytest.mark.parametrize(("plugin", "check"), params)
-
-
-def _label(plugin: Any) -> str:
-    if inspect.isclass(plugin):
-        return plugin.__name__
-    if type(plugin).__repr__ is not object.__repr__:
-        return repr(plugin)
-    return type(plugin).__name__
 
 
 @contextmanager

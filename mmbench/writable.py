@@ -52,6 +52,11 @@ def output_file(path: Path | str, what: str) -> Path:
         raise UserError(f"{what} {path} is a symbolic link to {os.readlink(path)}, which does "
                         "not exist; remove the link or give another file name")
     target = path.resolve() if path.is_symlink() else path
+    store = target.resolve().parent
+    if store.name in ("cells", "predictions", "superseded") and (
+            store.parent / "mmbench-store.json").is_file():
+        raise UserError(f"{what} {path} would be written among the records of the results "
+                        f"folder {store.parent}; give a file name outside {store}")
     require_writable_dir(target.parent, f"{what}: the folder of", "write it somewhere else")
     if target.exists() and not os.access(target, os.W_OK):
         raise UserError(f"{what} {path} exists and is read-only; give another file name")

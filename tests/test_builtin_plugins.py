@@ -14,9 +14,14 @@ from mmbench.testing import (check_classifier, check_dataset, check_featurizer, 
 CLASSIFIERS = ["logreg", "linear-svm", "random-forest", "xgboost"]
 
 
+#: small forests: the kit runs scikit-learn's check_estimator, which fits each many times
+SMALL = {"random-forest": {"n_estimators": 10, "n_jobs": 1},
+         "xgboost": {"n_estimators": 10, "n_jobs": 1}}
+
+
 @pytest.mark.parametrize("name", CLASSIFIERS)
 def test_classifier_conformance(name):
-    check_classifier(get_catalog()["classifier"].get(name).cls)
+    check_classifier(get_catalog()["classifier"].get(name).cls, **SMALL.get(name, {}))
 
 
 @pytest.mark.parametrize("name,params", [
@@ -26,7 +31,7 @@ def test_classifier_conformance(name):
     ("xgboost", {"learning_rate": 2.0}),
     ("xgboost", {"max_depth": -1}),
 ])
-def test_classifier_rejects_bad_params_at_construction(name, params):
+def test_classifier_rejects_bad_params_when_built(name, params):
     entry = get_catalog()["classifier"].get(name)
     with pytest.raises(UserError, match=name):
         build(entry, params)
@@ -45,6 +50,7 @@ def test_xgboost_handles_a_class_missing_from_training():
     ("tfidf", {"max_features": 50, "min_df": 1}),
     ("hog-color", {"pixels_per_cell": 4}),
     ("pixels", {"stride": 2}),
+    ("tfidf", {"max_features": 50, "min_df": 1, "sublinear_tf": False}),
 ])
 def test_featurizer_conformance(name, params):
     out = check_featurizer(build(get_catalog()["featurizer"].get(name), params))
@@ -61,6 +67,9 @@ def test_tfidf_vocabulary_comes_from_training_split_only():
 
 @pytest.mark.parametrize("name,params", [
     ("unimodal", {"modality": "image"}), ("concat", {"normalize": "l2"}), ("late-mean", {}),
+    ("weighted-sum", {}), ("late-weighted", {}), ("late-product", {}), ("late-max", {}),
+    ("stacking", {"cv": 3}), ("cca", {}), ("pls", {}), ("tensor", {}),
+    ("low-rank-tensor", {"epochs": 3}), ("joint-embedding", {"epochs": 3, "hidden": 16}),
 ])
 def test_fusion_conformance(name, params):
     check_fusion(get_catalog()["fusion"].get(name).cls, **params)

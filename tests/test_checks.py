@@ -9,7 +9,10 @@ import sys
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mmbench import checks
 from mmbench.protocols import FeaturizerBase, FusionBase, MultimodalData, missing_rows
@@ -28,29 +31,31 @@ class WordCount(FeaturizerBase):
         return np.array([[len(s.split()), len(s)] for s in samples], dtype=np.float32)
 
 
-class Centroid:
-    """Nearest centroid (a hand-written sklearn-style classifier)."""
+class Centroid(ClassifierMixin, BaseEstimator):
+    """Nearest centroid (a hand-written scikit-learn classifier)."""
 
     def __init__(self, *, scale: float = 1.0) -> None:
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
+            raise ValueError(f"scale must be a positive number, got {scale!r}")
         self.scale = scale
 
-    def get_params(self, deep=True):
-        return {"scale": self.scale}
-
-    def set_params(self, **params):
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
-
     def fit(self, X, y):
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
         self.classes_ = np.unique(y)
         self.centroids_ = np.stack([X[y == c].mean(axis=0) for c in self.classes_])
         return self
 
     def predict_proba(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
         d = ((X[:, None, :] - self.centroids_[None]) ** 2).sum(axis=2) * self.scale
         p = np.exp(-(d - d.min(axis=1, keepdims=True)))
         return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        check_is_fitted(self)
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
 class MeanLate(FusionBase):
@@ -96,17 +101,23 @@ def test_good_plugins_pass_every_check():
     assert len(data) == 48
 
 
+class Counting(Centroid):
+    fits: list[int] = []
+
+    def fit(self, X, y):
+        Counting.fits.append(len(y))
+        return super().fit(X, y)
+
+
 def test_the_plain_runs_share_one_fit(monkeypatch):
-    fits = []
-
-    class Counting(Centroid):
-        def fit(self, X, y):
-            fits.append(len(y))
-            return super().fit(X, y)
-
+    rules = [c for c in checks.CHECKS["classifier"] if c is not checks.check_classifier_sklearn_suite]
+    monkeypatch.setitem(checks.CHECKS, "classifier", rules)
+    Counting.fits = []
     check_classifier(Counting)
-    # one shared fit for params/fit/proba/learn, one for the labels-not-from-zero rule
-    assert len(fits) == 2
+    # one shared fit for params/fit/proba/learn, one for the labels-not-from-zero rule; one
+    # shared by the seed, refit, params and pickle rules, one more for the seed rule and two
+    # for the refit rule
+    assert Counting.fits == [90, 90, 60, 60, 60, 60]
 
 
 # --- one broken plugin per rule ----------------------------------------------------------------
@@ -208,6 +219,62 @@ class ForgetsClassOne(MeanLate):
         return p[:, :2] / p[:, :2].sum(axis=1, keepdims=True) if p.shape[1] == 3 else p
 
 
+class UniformWhenEmpty(MeanLate):
+    def predict_proba(self, views):
+        p = super().predict_proba(views)
+        gone = np.logical_and.reduce([missing_rows(v) for v in views.values()])
+        p[gone] = 1 / self.n_classes_
+        return p
+
+
+class BatchCentred(MeanLate):
+    """Centres each test view on the batch's own mean (a statistic of the test batch)."""
+
+    def fit(self, views, y, make_classifier):
+        self.means_ = {m: v.mean(axis=0) for m, v in views.items()}
+        return super().fit(views, y, make_classifier)
+
+    def predict_proba(self, views):
+        return super().predict_proba(
+            {m: v - np.nanmean(v, axis=0) + self.means_[m] for m, v in views.items()})
+
+
+class Jitter(Centroid):
+    def fit(self, X, y):
+        super().fit(X, y)
+        self.centroids_ = self.centroids_ + np.random.normal(0, 0.5, self.centroids_.shape)
+        return self
+
+
+class RemembersFirst(Centroid):
+    def fit(self, X, y):
+        return self if hasattr(self, "centroids_") else super().fit(X, y)
+
+
+class DoublesScale(Centroid):
+    def fit(self, X, y):
+        self.scale = self.scale * 2
+        return super().fit(X, y)
+
+
+class KeepsLambda(WordCount):
+    def fit(self, samples):
+        self.measure_ = lambda s: len(s)
+        return self
+
+
+class LaxScale(Centroid):
+    def __init__(self, *, scale: float = 1.0) -> None:
+        self.scale = scale
+
+
+class NoInputChecks(Centroid):
+    def predict_proba(self, X):
+        d = ((np.asarray(X)[:, None, :] - self.centroids_[None]) ** 2).sum(axis=2)
+        p = np.exp(-(d - d.min(axis=1, keepdims=True)))
+        return p / p.sum(axis=1, keepdims=True)
+
+
 class DeclaresText(Tiny):
     def load(self):
         d = super().load()
@@ -281,7 +348,9 @@ BROKEN = [
      "predict_proba returned shape (45, 2); expected (45, 3)"),
     (FusionFitNone, checks.check_fusion_fit_returns_self,
      "FusionFitNone: fit() must return self, got None"),
-    (Prior, checks.check_fusion_learns, "is near chance (0.33) on views that both carry"),
+    (Prior, checks.check_fusion_learns, "is near chance (0.33, 3 classes) on 45 test rows of views "
+                                        "that each carry the class (widths: image 7, text 4) "
+                                        "(trained on 105 rows)"),
     (NoModalities, checks.check_fusion_contract, "min_modalities must be a positive integer"),
     (ForgetsClassOne, checks.check_fusion_class_missing_from_training,
      "predict_proba after training without class 1 returned shape (45, 2); expected (45, 3)"),
@@ -295,6 +364,24 @@ BROKEN = [
     (IntTexts, checks.check_dataset_samples, "modality 'text' holds int at index 5"),
     (TimeFingerprint, checks.check_dataset_fingerprint, "two load() calls gave different "
                                                         "fingerprints"),
+    (UniformWhenEmpty, checks.check_fusion_all_missing_gives_prior,
+     "rows missing every modality got [0.3333, 0.3333, 0.3333] instead of the training class "
+     "prior [0.3048, 0.3333, 0.3619]"),
+    (BatchCentred, checks.check_fusion_complete_rows_unchanged,
+     "when other rows of the batch lost a modality; impute and scale with statistics of the "
+     "training views"),
+    (Jitter, checks.check_same_random_state,
+     "Jitter: two fits with the same parameters on the same data gave different "
+     "predict_proba()"),
+    (RemembersFirst, checks.check_fit_twice,
+     "fit() after an earlier fit on other data gave different predict_proba() than one fit"),
+    (DoublesScale, checks.check_params_unchanged_by_fit,
+     "fit() changed parameter(s) scale: 1.0 -> 2.0"),
+    (KeepsLambda, checks.check_pickle_round_trip,
+     "a fitted object does not pickle: AttributeError"),
+    (LaxScale, checks.check_refuses_invalid_params, "LaxScale(scale='1.0') was accepted"),
+    (NoInputChecks, checks.check_classifier_sklearn_suite,
+     "of scikit-learn's estimator checks (check_"),
     (ReturnsDict, checks.check_dataset_load,
      "load() must return mmbench.protocols.MultimodalData, got dict"),
 ]
@@ -404,4 +491,67 @@ def test_in_a_real_pytest_session(tmp_path):
     assert not [f for f in failed if not f.startswith("test_contract")], failed
     assert "but features must be float32[N, D]" in done.stdout
     # output, rows_independent and deterministic read the float64 features
-    assert "3 failed, 5 passed" in done.stdout, done.stdout[-2000:]
+    passed = len(checks.CHECKS["featurizer"]) - 3 + 3  # and the three other tests
+    assert f"3 failed, {passed} passed" in done.stdout, done.stdout[-2000:]
+
+
+class Gated(MeanLate):
+    """A fusion with parameters (their values name its tests)."""
+
+    def __init__(self, *, head: str = "linear", hidden: int = 8) -> None:
+        if head not in ("linear", "softmax"):
+            raise ValueError(f"head must be 'linear' or 'softmax', got {head!r}")
+        if isinstance(hidden, bool) or not isinstance(hidden, int):
+            raise ValueError(f"hidden must be an integer, got {hidden!r}")
+        self.head = head
+        self.hidden = hidden
+
+
+def test_test_ids_name_the_parameters_that_differ_from_the_defaults():
+    _, params = parametrize_with_checks([Gated(head="softmax"), Gated, Gated(hidden=8)]).args
+    ids = [p.id for p in params]
+    assert "Gated(head='softmax')-check_fusion_learns" in ids
+    assert ids.count("Gated-check_fusion_learns") == 2  # a class, and an instance at defaults
+    assert not [i for i in ids if re.search(r"\d-check", i)]
+
+
+def test_check_data_scales_with_n_and_dims():
+    data = tiny_data(n=600, dims={"image": 64, "text": 2})
+    assert data.modalities["image"].shape == (600, 64) and data.modalities["text"].shape == (
+        600, 2)
+    assert data.modalities["image"].dtype == np.float32 and data.kind("text") == "numeric"
+    assert np.bincount(data.y).tolist() == [200, 200, 200]
+    proba = check_fusion(Gated(head="softmax"), data=data)
+    assert proba.shape == (180, 3)  # the last 30% of the rows
+    with pytest.raises(ValueError, match="dims maps modality names to positive widths"):
+        tiny_data(dims={"image": 0})
+
+
+def test_near_chance_says_accuracy_chance_and_data_size():
+    with pytest.raises(AssertionError, match=r"accuracy 0\.\d\d is near chance \(0\.25, 4 "
+                                             r"classes\) on 120 test rows .*widths: image 16, "
+                                             r"text 8.*\(trained on 280 rows\)"):
+        checks.check_fusion_learns(Prior, data=tiny_data(n=400, n_classes=4,
+                                                         dims={"image": 16, "text": 8}))
+
+
+def test_the_kit_and_the_checks_import_no_circle():
+    import ast
+    from pathlib import Path
+
+    root = Path(checks.__file__).parent
+    for path in root.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {"testing", "mmbench.testing"} & imported, f"{path.name} imports the kit"
+        assert len(path.read_text().splitlines()) < 400, f"{path.name} is over 400 lines"
+
+
+def test_every_rule_is_documented_with_its_data():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "testing.md").read_text()
+    for rules in checks.CHECKS.values():
+        for rule in rules:
+            assert f"| `{rule.__name__}` |" in doc, rule.__name__
+    assert 'tiny_data(n=2000, dims={"image": 64, "text": 32})' in doc

@@ -88,6 +88,10 @@ def test_report_or_export_to_a_folder_or_a_dangling_link(site, done, tmp_path):
     refused(mmbench(site, "report", done, "-o", link), f"report {link} is a symbolic link to "
             f"{tmp_path / 'gone' / 'r.html'}, which does not exist")
     assert list(folder.iterdir()) == []
+    record = next((done / "cells").glob("*.json"))  # a record is never overwritten
+    refused(mmbench(site, "export", done, "--format", "csv", "-o", record),
+            "would be written among the records of the results folder")
+    assert record.read_text().startswith("{")
     # a link to an existing file: that file is written, the link kept
     target = tmp_path / "real.html"
     target.write_text("old")

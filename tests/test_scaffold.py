@@ -13,7 +13,7 @@ import pytest
 
 from mmbench.checks import CHECKS
 from mmbench.cli import main
-from mmbench.scaffold import KINDS, plugin_names
+from mmbench.scaffold import FIXTURE, KINDS, plugin_names
 
 from conftest import REPO
 from install_kit import env_with, pip_install
@@ -82,7 +82,7 @@ def test_one_suite_names_all_four_and_runs(scaffolds, write_suite):
         seeds = [0]
         [[datasets]]
         name = "e2e-dataset"
-        params = { n = 60 }
+        params = { path = "DATA" }
         [[featurizers]]
         name = "e2e-featurizer"
         params = { bins = 3 }
@@ -93,7 +93,7 @@ def test_one_suite_names_all_four_and_runs(scaffolds, write_suite):
         name = "e2e-fusion"
         [[classifiers]]
         name = "e2e-classifier"
-    """)
+    """.replace("DATA", (parent / "mmbench-e2e-dataset" / FIXTURE).as_posix()))
     done = subprocess.run([sys.executable, "-m", "mmbench.cli", "run", str(suite)],
                           capture_output=True, text=True, env=env_with(site), cwd=parent)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
@@ -144,3 +144,52 @@ def test_every_template_is_package_data():
     templates = {p for p in (package / "templates").rglob("*") if p.is_file()
                  and "__pycache__" not in p.parts}
     assert templates and templates <= shipped, sorted(map(str, templates - shipped))
+
+
+def test_several_kinds_in_one_package_pass_their_own_tests(tmp_path):
+    assert main(["new-plugin", "mmbench-duo", "--kind", "fusion,featurizer,dataset", "--dir",
+                 str(tmp_path)]) == 0
+    package = tmp_path / "mmbench-duo"
+    assert {p.name for p in (package / "mmbench_duo").iterdir()} >= {
+        "__init__.py", "fusion.py", "featurizer.py", "dataset.py"}
+    suite = (package / "suite.toml").read_text()
+    for name in ("duo-fusion", "duo-featurizer", "duo-dataset"):
+        assert f'name = "{name}"' in suite
+    site = tmp_path / "site"
+    site.mkdir()
+    pip_install(site, package)
+    report = tmp_path / "report.xml"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           f"--junitxml={report}", str(package)], capture_output=True,
+                          text=True, cwd=tmp_path, env=env_with(site))
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr
+    cases = list(ET.parse(report).iter("testcase"))
+    rules = sum(len(CHECKS[k]) for k in ("fusion", "featurizer", "dataset"))
+    assert len(cases) == rules + 3 + 2  # a bad value per kind, the entry point, the suite
+
+
+@pytest.mark.parametrize("kinds,message", [
+    ("fusion,fusoin", "unknown plugin kind 'fusoin'; choose one or more of"),
+    ("fusion,fusion", "names a kind twice"),
+])
+def test_bad_kind_lists_are_one_line(kinds, message, tmp_path, capsys):
+    assert main(["new-plugin", "mmbench-x", "--kind", kinds, "--dir", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_generated_tests_use_only_documented_api():
+    """Every attribute the generated tests read off the catalog and the run summary, and the
+    optional plugin extras, are documented in the README."""
+    import re
+
+    from mmbench.scaffold import render
+
+    readme = (REPO / "README.md").read_text()
+    text = "".join(v for k, v in render(list(KINDS), plugin_names("mmbench-doc")).items()
+                   if k.startswith("tests/"))
+    used = set(re.findall(r"\b(summary\.\w+|catalog\.\w+|b\.\w+|load_catalog)\b", text))
+    assert {"summary.ran", "summary.failed", "catalog.broken", "b.message", "load_catalog"} <= used
+    for name in used | {"check_dims(dims)", "output_dim"}:
+        attr = name.split(".")[-1].split("(")[0]
+        assert re.search(rf"`[^`\n]*\b{attr}\b[^`\n]*`", readme), f"{name} is not documented"

@@ -312,3 +312,14 @@ def test_dataset_rows_disagreeing_in_length_are_refused_by_the_runner(
     assert code == 2 and len(err) == 1
     assert "dataset 'short': modality 'text' has 3 samples but there are 4 labels" in err[0]
     assert json.dumps(err)  # one plain line
+
+
+def test_hf_class_label_from_sub_folders_keeps_its_names(rows: pd.DataFrame,
+                                                          tmp_path: Path) -> None:
+    # no metadata file: datasets labels each image by its sub-folder (a ClassLabel)
+    data = HuggingFace(path="imagefolder", data_dir=str(tmp_path / "images"),
+                       split="train").load()
+    from cifar_slice import CLASSES as ALL
+
+    assert data.class_names == ALL and data.kinds == {"image": "image"}
+    assert np.bincount(data.y).tolist() == [12] * 10  # 12 images in each class folder

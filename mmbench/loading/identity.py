@@ -17,8 +17,7 @@ _VERSION = b"mmbench-content-v1\0"
 
 
 def _text(h: Any, texts: Sequence[str]) -> None:
-    for t in texts:
-        h.update(str(t).encode("utf-8") + b"\0")
+    h.update("\0".join(map(str, texts)).encode("utf-8") + b"\0")
 
 
 def _frame(h: Any, frame: Any) -> None:

@@ -116,8 +116,11 @@ def leaderboard_table(data: ReportData) -> dict[str, Any]:
         cells += [(f"{row[k]:.4f}" if pd.notna(row[k]) else "", row[k]) for k in scores]
         cls = row["level"] + (" sig" if significant(row) else "")
         gain_at = len(cells) - (4 if stats else 3) - len(scores)
+        fusion_at = 1 + multi + len(modalities)  # dataset, featurizers, fusion, level, classifier
+        labels = {*range(1, fusion_at + 1), fusion_at + 2}
         rows.append({"cls": cls, "cells": [
-            (t, _sortkey(v), "num gain" if j == gain_at else "num" if _isnum(v) else "")
+            (t, _sortkey(v), "num gain" if j == gain_at else "num" if _isnum(v)
+             else "label" if j in labels else "")
             for j, (t, v) in enumerate(cells)]})
     return {"head": head, "rows": rows, "stats": stats}
 

@@ -33,6 +33,9 @@ class Tfidf:
                                 ("min_df", min_df, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < lo:
                 raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+        for name, value in (("sublinear_tf", sublinear_tf), ("lowercase", lowercase)):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false, got {value!r}")
         self.modality = modality_param(modality, "text")
         self.max_features = max_features
         self.ngram_max = ngram_max

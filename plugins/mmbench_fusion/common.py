@@ -39,6 +39,15 @@ def check_positive_int(name: str, value: Any, *, optional: bool = False) -> int 
     return value
 
 
+def check_seed(value: Any) -> int | None:
+    """``random_state``: None or a non-negative integer, else a ValueError."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value < 0):
+        raise ValueError(f"random_state must be a non-negative integer or omitted, got "
+                         f"{value!r}")
+    return value
+
+
 def check_device(device: Any) -> str:
     """``cpu``, ``cuda`` or ``cuda:N``."""
     if not isinstance(device, str) or not (device == "cpu" or device.startswith("cuda")):

@@ -15,7 +15,7 @@ import numpy as np
 
 from mmbench.protocols import FusionBase, MakeClassifier, Views, expand_proba, missing_rows
 
-from .common import alpha_notes, check_alpha, check_positive_int
+from .common import alpha_notes, check_alpha, check_positive_int, check_seed
 
 
 CALIBRATIONS = ("none", "temperature", "sigmoid", "isotonic")
@@ -46,7 +46,7 @@ class LateFusion(FusionBase):
             raise ValueError(f"calibrate must be one of {CALIBRATIONS}, got {calibrate!r}")
         self.calibrate = calibrate
         self.inner_cv = inner_cv
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
         self.clfs_: dict[str, Any] = {}
 
     def _calibration_folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -222,7 +222,7 @@ class Stacking(LateFusion):
         if meta not in META:
             raise ValueError(f"meta must be one of {META}, got {meta!r}")
         self.meta = meta
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
 
     def _oof(self, views: Views, y: np.ndarray, make_classifier: MakeClassifier) -> np.ndarray:
         from sklearn.model_selection import StratifiedKFold

@@ -9,8 +9,8 @@ import numpy as np
 
 from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
 
-from .common import (Projector, alpha_notes, check_alpha, check_positive_int, dims_problems,
-                     resolve_dim)
+from .common import (Projector, alpha_notes, check_alpha, check_positive_int, check_seed,
+                     dims_problems, resolve_dim)
 
 NORMALIZATIONS = ("standard", "l2", "none")
 
@@ -62,7 +62,8 @@ class Concat(FusionBase):
         return self
 
     def predict_proba(self, views: Views) -> np.ndarray:
-        return self._full_proba(self.clf_, self._stack(views))
+        return self._prior_where_all_missing(
+            views, self._full_proba(self.clf_, self._stack(views)))
 
 
 PROJECTIONS = ("pca", "identity")
@@ -112,7 +113,7 @@ class WeightedSum(FusionBase):
             raise ValueError(f"normalize must be true or false, got {normalize!r}")
         self.primary = primary
         self.normalize = normalize
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
         self.clf_: Any = None
 
     @classmethod
@@ -177,4 +178,5 @@ class WeightedSum(FusionBase):
         return self
 
     def predict_proba(self, views: Views) -> np.ndarray:
-        return self._full_proba(self.clf_, self.fuse(views))
+        return self._prior_where_all_missing(
+            views, self._full_proba(self.clf_, self.fuse(views)))

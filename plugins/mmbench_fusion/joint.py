@@ -15,7 +15,7 @@ import numpy as np
 
 from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
 
-from .common import Standardizer, check_device, check_positive_int
+from .common import Standardizer, check_device, check_positive_int, check_seed
 
 
 class _TorchFusion(FusionBase):
@@ -46,7 +46,7 @@ class _TorchFusion(FusionBase):
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.device = check_device(device)
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
         self.clf_: Any = None
 
     def _network(self, dims: dict[str, int]) -> Any:  # pragma: no cover - abstract
@@ -69,12 +69,13 @@ class _TorchFusion(FusionBase):
 
         self._set_classes(y)
         self.names_ = sorted(views)
+        self.dims_ = {m: int(views[m].shape[1]) for m in self.names_}
         self.std_ = Standardizer().fit(views)
         dev = self._torch_device()
         seed = 0 if self.random_state is None else int(self.random_state)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.net_ = self._network({m: int(views[m].shape[1]) for m in self.names_}).to(dev)
+            self.net_ = self._network(self.dims_).to(dev)
             head = torch.nn.Linear(self.dim, self.n_classes_).to(dev)
             z, present = self._inputs(views)
             xs = [torch.as_tensor(z[m], dtype=torch.float32, device=dev) for m in self.names_]
@@ -96,6 +97,26 @@ class _TorchFusion(FusionBase):
         self.clf_ = make_classifier().fit(self.represent(views), y)
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the network as its weights (its class is built at run time, so it cannot
+        be pickled itself): executors send fitted fusions to other processes."""
+        state = self.__dict__.copy()
+        net = state.pop("net_", None)
+        if net is not None:
+            state["net_weights_"] = {k: v.detach().cpu().numpy()
+                                     for k, v in net.state_dict().items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        weights = state.pop("net_weights_", None)
+        self.__dict__.update(state)
+        if weights is not None:
+            import torch
+
+            net = self._network(self.dims_)
+            net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+            self.net_ = net.to(self._torch_device()).eval()
+
     def _loss(self, head: Any, xs: list[Any], ps: list[Any], y: Any) -> Any:
         import torch.nn.functional as F
 
@@ -113,7 +134,8 @@ class _TorchFusion(FusionBase):
             return self.net_(xs, ps).cpu().numpy().astype(np.float64)
 
     def predict_proba(self, views: Views) -> np.ndarray:
-        return self._full_proba(self.clf_, self.represent(views))
+        return self._prior_where_all_missing(
+            views, self._full_proba(self.clf_, self.represent(views)))
 
 
 def _module(build: Callable[[Any], Any]) -> Any:

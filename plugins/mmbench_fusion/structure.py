@@ -10,7 +10,8 @@ import numpy as np
 
 from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
 
-from .common import Projector, Standardizer, check_positive_int, dims_problems, resolve_dim
+from .common import (Projector, Standardizer, check_positive_int, check_seed, dims_problems,
+                     resolve_dim)
 
 
 class _Subspace(FusionBase):
@@ -36,7 +37,7 @@ class _Subspace(FusionBase):
             raise ValueError(f"n_components={n_components} exceeds reduce={reduce}, the PCA "
                              "dimension each modality is first reduced to")
         self.max_iter = check_positive_int("max_iter", max_iter)
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
         self.clf_: Any = None
 
     def check_dims(self, dims: Mapping[str, int | None]) -> list[str]:
@@ -91,7 +92,8 @@ class _Subspace(FusionBase):
         return (has[0, :, None] * a + has[1, :, None] * b) / np.maximum(total, 1)[:, None]
 
     def predict_proba(self, views: Views) -> np.ndarray:
-        return self._full_proba(self.clf_, self.represent(views))
+        return self._prior_where_all_missing(
+            views, self._full_proba(self.clf_, self.represent(views)))
 
 
 class CCA(_Subspace):
@@ -145,7 +147,7 @@ class Tensor(FusionBase):
 
     def __init__(self, *, dim: int | None = None, random_state: int | None = None) -> None:
         self.dim = check_positive_int("dim", dim, optional=True)
-        self.random_state = random_state
+        self.random_state = check_seed(random_state)
         self.clf_: Any = None
 
     def check_dims(self, dims: Mapping[str, int | None]) -> list[str]:
@@ -174,4 +176,5 @@ class Tensor(FusionBase):
         return self
 
     def predict_proba(self, views: Views) -> np.ndarray:
-        return self._full_proba(self.clf_, self.represent(views))
+        return self._prior_where_all_missing(
+            views, self._full_proba(self.clf_, self.represent(views)))

@@ -101,8 +101,13 @@ class SentenceEmbedding:
         if not isinstance(batch_size, int) or batch_size < 0:
             raise ValueError(f"batch_size must be 0 (auto) or a positive integer, got "
                              f"{batch_size!r}")
+        if not isinstance(normalize, bool):
+            raise ValueError(f"normalize must be true or false, got {normalize!r}")
+        if not isinstance(device, str) or not device:
+            raise ValueError(f"device must be a device name such as 'cpu' or 'cuda', got "
+                             f"{device!r}")
         self.model = model
-        self.normalize = bool(normalize)
+        self.normalize = normalize
         self.batch_size = batch_size
         self.device = device
 

@@ -1,20 +1,39 @@
 """scikit-learn-contract classifiers with validated params and optional standardization.
 
 Each class keeps a small, explicit parameter set (so suites are checked against it) and builds
-the underlying estimator in ``_make()``. Parameters are validated in ``__init__`` by the
-underlying library's own rules, so a bad value fails when the suite is validated.
+the underlying estimator in ``_make()``. As scikit-learn asks, ``__init__`` only stores the
+parameters and ``fit`` validates them; the rules are declared in ``_parameter_constraints``
+(taken from the underlying library's own), which ``mmbench validate`` runs too, so a bad value
+fails when the suite is validated, not in every cell. Each passes scikit-learn's
+``check_estimator`` (``tests/test_sklearn_contract.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+from sklearn.utils._param_validation import Interval, Options
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+_STANDARDIZE: dict[str, list[Any]] = {"standardize": ["boolean"]}
+
+
+def _constraints(est: type, names: tuple[str, ...]) -> dict[str, list[Any]]:
+    """The underlying estimator's rules for the parameters a wrapper passes on."""
+    return {**{n: est._parameter_constraints[n] for n in names}, **_STANDARDIZE}
 
 
 class _Wrapped(ClassifierMixin, BaseEstimator):
-    """Fits ``[StandardScaler ->] self._make()``; exposes ``classes_`` and ``predict_proba``.
+    """Fits ``[StandardScaler ->] self._make()``; exposes ``classes_``, ``n_features_in_``,
+    ``predict_proba`` and ``predict``. Input is checked as scikit-learn checks it: finite
+    dense 2-d floats (sparse input is refused: densify it), classification targets.
 
     :param C: inverse regularization strength (> 0): smaller is stronger regularization.
     :param max_iter: iteration limit of the solver.
@@ -26,18 +45,12 @@ class _Wrapped(ClassifierMixin, BaseEstimator):
     """
 
     standardize: bool
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
 
     def _make(self) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _check(self) -> None:
-        est = self._make()
-        if hasattr(est, "_parameter_constraints"):  # scikit-learn's own parameter rules
-            est._validate_params()
-        if not isinstance(self.standardize, bool):
-            raise ValueError(f"standardize must be true or false, got {self.standardize!r}")
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> _Wrapped:
+    def _fit_model(self, X: np.ndarray, y: np.ndarray) -> None:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
@@ -47,13 +60,26 @@ class _Wrapped(ClassifierMixin, BaseEstimator):
             _warm_from(getattr(self, "model_", None), model, X, y)
         self.model_ = model
         self.model_.fit(X, y)
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _Wrapped:
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
+        check_classification_targets(y)
+        self._fit_model(X, y)
         self.classes_ = np.asarray(self.model_.classes_)
         return self
 
+    @property
+    def _final(self) -> Any:
+        return self.model_[-1] if hasattr(self.model_, "steps") else self.model_
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return self.model_.predict_proba(X)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
@@ -80,6 +106,9 @@ class LogReg(_Wrapped):
     #: Parameters along which a warm-started refit is cheaper (see :mod:`mmbench.tuning`).
     path_params = ("C",)
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = _constraints(
+        LogisticRegression, ("C", "max_iter", "class_weight", "random_state", "warm_start"))
+
     def __init__(self, *, C: float = 1.0, max_iter: int = 300, class_weight: str | None = None,
                  standardize: bool = True, random_state: int | None = None,
                  warm_start: bool = False) -> None:
@@ -89,7 +118,6 @@ class LogReg(_Wrapped):
         self.standardize = standardize
         self.random_state = random_state
         self.warm_start = warm_start
-        self._check()
 
     def converged(self) -> bool:
         """Whether the last fit stopped before ``max_iter`` (lbfgs met its tolerance)."""
@@ -97,15 +125,22 @@ class LogReg(_Wrapped):
         return bool(np.max(last.n_iter_) < self.max_iter)
 
     def _make(self) -> Any:
-        from sklearn.linear_model import LogisticRegression
-
         return LogisticRegression(C=self.C, max_iter=self.max_iter,
                                   class_weight=self.class_weight, random_state=self.random_state,
                                   warm_start=self.warm_start)
 
+    def fit(self, X: np.ndarray, y: np.ndarray) -> LogReg:
+        super().fit(X, y)
+        self.n_iter_ = np.asarray(self._final.n_iter_)
+        return self
+
 
 class LinearSVM(_Wrapped):
-    """Linear SVM (liblinear) with sigmoid-calibrated probabilities (3-fold)."""
+    """Linear SVM (liblinear) with sigmoid-calibrated probabilities (3-fold). ``class_weight``
+    weights the samples of both the SVM and its calibration."""
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = _constraints(
+        LinearSVC, ("C", "max_iter", "class_weight", "random_state"))
 
     def __init__(self, *, C: float = 1.0, max_iter: int = 2000, class_weight: str | None = None,
                  standardize: bool = True, random_state: int | None = None) -> None:
@@ -114,22 +149,28 @@ class LinearSVM(_Wrapped):
         self.class_weight = class_weight
         self.standardize = standardize
         self.random_state = random_state
-        self._check()
-
-    def _svc(self) -> Any:
-        from sklearn.svm import LinearSVC
-
-        return LinearSVC(C=self.C, max_iter=self.max_iter, class_weight=self.class_weight,
-                         random_state=self.random_state)
-
-    def _check(self) -> None:
-        self._svc()._validate_params()
-        super()._check()
 
     def _make(self) -> Any:
         from sklearn.calibration import CalibratedClassifierCV
 
-        return CalibratedClassifierCV(self._svc(), method="sigmoid", cv=3)
+        svc = LinearSVC(C=self.C, max_iter=self.max_iter, random_state=self.random_state)
+        return CalibratedClassifierCV(svc, method="sigmoid", cv=3)
+
+    def _fit_model(self, X: np.ndarray, y: np.ndarray) -> None:
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        super()._fit_model(X, y)  # unweighted when class_weight is None
+        if self.class_weight is not None:
+            weight = compute_sample_weight(self.class_weight, y)
+            last = self.model_.steps[-1][0] if hasattr(self.model_, "steps") else None
+            self.model_.fit(X, y, **({f"{last}__sample_weight": weight} if last
+                                     else {"sample_weight": weight}))
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> LinearSVM:
+        super().fit(X, y)
+        self.n_iter_ = max(int(np.max(c.estimator.n_iter_))
+                           for c in self._final.calibrated_classifiers_)
+        return self
 
 
 class RandomForest(_Wrapped):
@@ -141,6 +182,10 @@ class RandomForest(_Wrapped):
     :param max_features: features tried at each split: ``"sqrt"``, ``"log2"``, or a share in
         (0, 1] of the features.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = _constraints(
+        RandomForestClassifier, ("n_estimators", "max_depth", "min_samples_leaf", "max_features",
+                                 "class_weight", "random_state", "n_jobs"))
 
     def __init__(self, *, n_estimators: int = 200, max_depth: int | None = None,
                  min_samples_leaf: int = 1, max_features: str | float = "sqrt",
@@ -154,11 +199,8 @@ class RandomForest(_Wrapped):
         self.standardize = standardize
         self.random_state = random_state
         self.n_jobs = n_jobs
-        self._check()
 
     def _make(self) -> Any:
-        from sklearn.ensemble import RandomForestClassifier
-
         return RandomForestClassifier(
             n_estimators=self.n_estimators, max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf, max_features=self.max_features,
@@ -174,6 +216,17 @@ class XGBoost(_Wrapped):
     :param colsample_bytree: share of the features, in (0, 1], each tree may use.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "max_depth": [Interval(Integral, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, 1, closed="right")],
+        "subsample": [Interval(Real, 0, 1, closed="right")],
+        "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "n_jobs": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        **_STANDARDIZE,
+    }
+
     def __init__(self, *, n_estimators: int = 200, max_depth: int = 6,
                  learning_rate: float = 0.1, subsample: float = 1.0,
                  colsample_bytree: float = 1.0, standardize: bool = False,
@@ -186,21 +239,6 @@ class XGBoost(_Wrapped):
         self.standardize = standardize
         self.random_state = random_state
         self.n_jobs = n_jobs
-        self._check()
-
-    def _check(self) -> None:
-        for name, lo, hi in (("n_estimators", 1, None), ("max_depth", 0, None)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-        for name in ("learning_rate", "subsample", "colsample_bytree"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not 0 < value <= 1:
-                raise ValueError(f"{name} must be in (0, 1], got {value!r}")
-        if not isinstance(self.n_jobs, int) or isinstance(self.n_jobs, bool) or self.n_jobs == 0:
-            raise ValueError(f"n_jobs must be a nonzero integer (-1: all cores), got "
-                             f"{self.n_jobs!r}")
-        super()._check()
 
     def _make(self) -> Any:
         from xgboost import XGBClassifier
@@ -211,11 +249,14 @@ class XGBoost(_Wrapped):
             colsample_bytree=self.colsample_bytree, tree_method="hist",
             random_state=self.random_state or 0, n_jobs=self.n_jobs, verbosity=0)
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> XGBoost:
+    def _fit_model(self, X: np.ndarray, y: np.ndarray) -> None:
         # XGBoost wants labels 0..k-1; a training split may miss a class.
         from sklearn.preprocessing import LabelEncoder
 
         self.encoder_ = LabelEncoder().fit(y)
-        super().fit(X, self.encoder_.transform(y))
+        super()._fit_model(X, self.encoder_.transform(y))
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> XGBoost:
+        super().fit(X, y)
         self.classes_ = self.encoder_.classes_
         return self

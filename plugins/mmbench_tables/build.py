@@ -34,11 +34,12 @@ def _rows(mask: np.ndarray) -> str:
 
 
 def _missing(series: Any) -> np.ndarray:
-    import pandas as pd
-
-    values = series.to_numpy(dtype=object)
-    return np.array([v is None or (not isinstance(v, (str, bytes, dict)) and bool(pd.isna(v)))
-                     or (isinstance(v, str) and not v.strip()) for v in values], dtype=bool)
+    """Rows with no value: None, NaN, or only whitespace (image dicts and bytes count)."""
+    missing = np.array(series.isna(), dtype=bool)
+    if series.dtype == object or str(series.dtype).startswith("string"):
+        blank = series.map(lambda v: isinstance(v, str) and not v.strip(), na_action="ignore")
+        missing |= blank.fillna(False).to_numpy(dtype=bool)
+    return missing
 
 
 def labels(series: Any, class_names: Any, where: str,
