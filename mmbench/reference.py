@@ -103,9 +103,16 @@ def first_sentence(text: str) -> str:
     return parts[0]
 
 
+def own_doc(cls: type) -> str:
+    """The class's own docstring: a plugin without one is not described by its base class's
+    (``FusionBase``'s, say)."""
+    doc = cls.__dict__.get("__doc__")
+    return inspect.cleandoc(doc) if isinstance(doc, str) else ""
+
+
 def summary_of(cls: type) -> str:
     """The first sentence of ``cls``'s docstring, plain text (never cut mid-sentence)."""
-    paras = paragraphs(split_docstring(inspect.getdoc(cls) or "")[0])
+    paras = paragraphs(split_docstring(own_doc(cls))[0])
     return to_plain(first_sentence(paras[0])) if paras else ""
 
 
@@ -192,7 +199,7 @@ def kind_facts(entry: Entry) -> dict[str, Any]:
 
 def describe_entry(entry: Entry) -> dict[str, Any]:
     """Everything the reference shows about one registered class."""
-    doc, _ = split_docstring(inspect.getdoc(entry.cls) or "")
+    doc, _ = split_docstring(own_doc(entry.cls))
     paras = paragraphs(doc)
     return {
         "kind": entry.kind,

@@ -149,6 +149,16 @@ def test_a_third_party_plugin_is_described_from_its_code(
     assert "### `gated`" in markdown and "| `dim` | int | `16` |" in markdown
 
 
+def test_a_class_without_a_docstring_is_not_described_by_its_base() -> None:
+    from mmbench.reference import summary_of
+
+    class Bare(mmbench.protocols.FusionBase):
+        level = "feature"
+        min_modalities = 2
+
+    assert mmbench.protocols.FusionBase.__doc__ and summary_of(Bare) == ""
+
+
 def test_docstring_helpers() -> None:
     doc, fields = split_docstring("""Summary line
     that wraps.

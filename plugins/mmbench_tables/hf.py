@@ -21,7 +21,16 @@ class HuggingFace(Table):
     """A Hugging Face dataset. ``path`` and ``name``, ``data_dir``, ``data_files``,
     ``split``, ``revision`` go to ``datasets.load_dataset``; a folder written by
     ``save_to_disk`` is read with ``load_from_disk``. Column parameters as for ``table``;
-    image paths (a string column) are relative to ``path`` when it is a folder."""
+    image paths (a string column) are relative to ``path`` when it is a folder.
+
+    :param path: a dataset name on the Hugging Face hub, a builder such as ``"imagefolder"``, or
+        a folder (written by ``save_to_disk``, or data files); required.
+    :param name: the dataset configuration (``load_dataset``'s ``name``).
+    :param data_dir: ``load_dataset``'s ``data_dir``.
+    :param data_files: ``load_dataset``'s ``data_files`` (a file, a list, or split -> files).
+    :param split: load only this split (``load_dataset``'s ``split``).
+    :param revision: the dataset's git revision on the hub (a tag, branch or commit).
+    """
 
     who: ClassVar[str] = "hf"
 

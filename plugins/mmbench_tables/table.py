@@ -34,6 +34,8 @@ class Table:
     :param image_size: an int (square) or ``[width, height]``; with ``resize`` (``squash``,
         ``crop``, ``pad``) every image is brought to it. Without them, images of different
         sizes are refused.
+    :param resize: how images are brought to ``image_size``: ``"squash"``, ``"crop"`` or
+        ``"pad"``.
     """
 
     modalities: ClassVar[tuple[str, ...]] = ("image", "text")
