@@ -33,12 +33,17 @@ class _ClipBase:
                  batch_size: int = 0, device: str = "cpu", modality: str | None = None) -> None:
         self.modality = modality_param(modality, type(self).modality)  # type: ignore[misc]
         models.validate(model, pretrained)
-        if not isinstance(batch_size, int) or batch_size < 0:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
             raise ValueError(f"batch_size must be 0 (auto) or a positive integer, got "
                              f"{batch_size!r}")
+        if not isinstance(normalize, bool):
+            raise TypeError(f"normalize must be true or false, got {normalize!r}")
+        if not isinstance(device, str) or not device:
+            raise TypeError(f"device must be a device name (\"cpu\", \"cuda\", \"auto\"), got "
+                            f"{device!r}")
         self.model = model
         self.pretrained = pretrained
-        self.normalize = bool(normalize)
+        self.normalize = normalize
         self.batch_size = batch_size
         self.device = device
 
