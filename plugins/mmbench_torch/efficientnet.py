@@ -81,6 +81,9 @@ class EfficientNetLite0:
         self.image_size = image_size
         self.batch_size = batch_size
         self.weights = weights
+        if not isinstance(device, str) or not device:
+            raise TypeError(f"device must be a device name (\"cpu\", \"cuda\", \"auto\"), got "
+                            f"{device!r}")
         self.device = device
         self.model_: Any = None
 
