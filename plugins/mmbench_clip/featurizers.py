@@ -33,14 +33,9 @@ class _ClipBase:
                  batch_size: int = 0, device: str = "cpu", modality: str | None = None) -> None:
         self.modality = modality_param(modality, type(self).modality)  # type: ignore[misc]
         models.validate(model, pretrained)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
-            raise ValueError(f"batch_size must be 0 (auto) or a positive integer, got "
-                             f"{batch_size!r}")
-        if not isinstance(normalize, bool):
-            raise TypeError(f"normalize must be true or false, got {normalize!r}")
-        if not isinstance(device, str) or not device:
-            raise TypeError(f"device must be a device name (\"cpu\", \"cuda\", \"auto\"), got "
-                            f"{device!r}")
+        from mmbench_torch.batching import check_shared_params
+
+        check_shared_params(batch_size=batch_size, device=device, normalize=normalize)
         self.model = model
         self.pretrained = pretrained
         self.normalize = normalize

@@ -98,14 +98,9 @@ class SentenceEmbedding:
             raise ValueError(f"model must be a model name or folder, got {model!r}")
         if looks_like_path(model) and not Path(model).expanduser().is_dir():
             raise ValueError(f"model folder {model!r} does not exist")
-        if not isinstance(batch_size, int) or batch_size < 0:
-            raise ValueError(f"batch_size must be 0 (auto) or a positive integer, got "
-                             f"{batch_size!r}")
-        if not isinstance(normalize, bool):
-            raise ValueError(f"normalize must be true or false, got {normalize!r}")
-        if not isinstance(device, str) or not device:
-            raise ValueError(f"device must be a device name such as 'cpu' or 'cuda', got "
-                             f"{device!r}")
+        from mmbench_torch.batching import check_shared_params
+
+        check_shared_params(batch_size=batch_size, device=device, normalize=normalize)
         self.model = model
         self.normalize = normalize
         self.batch_size = batch_size

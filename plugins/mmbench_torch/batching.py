@@ -43,6 +43,20 @@ class ImageSpec:
     crop: bool = True
 
 
+def check_shared_params(*, batch_size: Any, device: Any, normalize: Any = True) -> None:
+    """Refuse (ValueError) wrong values of the parameters the torch featurizers share, in
+    their ``__init__``: ``batch_size`` 0 (auto) or a positive integer, ``normalize`` true or
+    false, ``device`` a device name (resolved by :func:`resolve_device` when used)."""
+    if not isinstance(batch_size, int) or batch_size < 0:
+        raise ValueError(f"batch_size must be 0 (auto) or a positive integer, got "
+                         f"{batch_size!r}")
+    if not isinstance(normalize, bool):
+        raise ValueError(f"normalize must be true or false, got {normalize!r}")
+    if not isinstance(device, str) or not device:
+        raise ValueError(f"device must be a device name such as 'cpu', 'cuda' or 'auto', got "
+                         f"{device!r}")
+
+
 def resolve_device(device: str) -> str:
     """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without a GPU is a
     :class:`UserError`."""

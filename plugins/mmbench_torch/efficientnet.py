@@ -10,8 +10,8 @@ import numpy as np
 from mmbench.errors import UserError
 from mmbench.protocols import modality_param
 
-from .batching import (ImageSpec, check_images, encode_images, image_memory_estimate,
-                       prepare_model, resolve_device)
+from .batching import (ImageSpec, check_images, check_shared_params, encode_images,
+                       image_memory_estimate, prepare_model, resolve_device)
 
 #: EfficientNet-Lite's TF-Lite preprocessing: (x - 127) / 128 on 0..255 pixels.
 LITE_MEAN = (127.0 / 255,) * 3
@@ -73,17 +73,12 @@ class EfficientNetLite0:
         self.modality = modality_param(modality, "image")  # type: ignore[misc]
         if not isinstance(image_size, int) or not 32 <= image_size <= 1024:
             raise ValueError(f"image_size must be an integer in 32..1024, got {image_size!r}")
-        if not isinstance(batch_size, int) or batch_size < 0:
-            raise ValueError(f"batch_size must be 0 (auto) or a positive integer, got "
-                             f"{batch_size!r}")
+        check_shared_params(batch_size=batch_size, device=device)
         if weights is not None and not Path(weights).is_file():
             raise ValueError(f"weights file {weights!r} does not exist")
         self.image_size = image_size
         self.batch_size = batch_size
         self.weights = weights
-        if not isinstance(device, str) or not device:
-            raise TypeError(f"device must be a device name (\"cpu\", \"cuda\", \"auto\"), got "
-                            f"{device!r}")
         self.device = device
         self.model_: Any = None
 
