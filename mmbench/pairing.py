@@ -54,11 +54,12 @@ class Restrictions:
     """The ``only`` tables of a suite's fusion and classifier entries, names resolved."""
 
     def __init__(self, loaded: LoadedSuite, catalog: Catalog, problems: list[str],
-                 entries: Mapping[Variant, int] | None = None) -> None:
+                 entries: Mapping[Variant, tuple[int, ...]] | None = None) -> None:
         self.by_kind: dict[str, dict[str, dict[str, set[str]]]] = {"fusion": {},
                                                                       "classifier": {}}
-        #: variant -> index of the suite entry it came from: two entries of one plugin (say a
-        #: calibrated and a plain late-mean) keep their own ``only`` tables
+        #: variant -> indices of the suite entries it came from: two entries of one plugin (say
+        #: a calibrated and a plain late-mean) keep their own ``only`` tables, and two entries
+        #: of the same variant with different ``only`` tables plan the union of their cells
         self.entries = dict(entries or {})
         self.by_entry: dict[str, dict[int, dict[str, set[str]]]] = {"fusion": {},
                                                                        "classifier": {}}
@@ -119,10 +120,10 @@ class Restrictions:
         parts = {"fusion": {fusion.name}, "classifier": {classifier.name},
                  "featurizer": {f.name for f in featurizers.values()}}
         for kind, variant in (("fusion", fusion), ("classifier", classifier)):
-            entry = self.entries.get(variant)
-            rules = (self.by_entry[kind].get(entry, {}) if entry is not None
-                     else self.by_kind[kind].get(variant.name, {}))
-            for other, allowed in rules.items():
-                if not parts[other] <= allowed:
-                    return False
+            entries = self.entries.get(variant)
+            tables = ([self.by_entry[kind].get(e, {}) for e in entries] if entries
+                      else [self.by_kind[kind].get(variant.name, {})])
+            if not any(all(parts[other] <= allowed for other, allowed in rules.items())
+                       for rules in tables):
+                return False
         return True

@@ -248,12 +248,16 @@ def plan_suite(loaded: LoadedSuite, catalog: Catalog) -> Plan:
     for i, fspec in enumerate(suite.fusions):
         for variant, inst in _variants("fusion", fspec, ("fusions", i), catalog, problems, loaded):
             fusions.append((variant, inst, fspec, i))
-    classifiers = []
-    entries: dict[Variant, int] = {v: i for v, _, _, i in fusions}  # variant -> its entry
+    classifiers: list[Variant] = []
+    entries: dict[Variant, tuple[int, ...]] = {}  # variant -> the entries it came from
+    for v, _, _, i in fusions:
+        entries[v] = (*entries.get(v, ()), i)
+    fusions = [f for n, f in enumerate(fusions) if f[0] not in {g[0] for g in fusions[:n]}]
     for i, spec in enumerate(suite.classifiers):
         for v, _ in _variants("classifier", spec, ("classifiers", i), catalog, problems, loaded):
-            classifiers.append(v)
-            entries[v] = i
+            if v not in entries:
+                classifiers.append(v)
+            entries[v] = (*entries.get(v, ()), i)
     only = Restrictions(loaded, catalog, problems, entries)
 
     cells: list[Cell] = []

@@ -10,7 +10,7 @@ from mmbench.plan import plan_suite
 from mmbench.plugins import get_catalog
 from mmbench.suite import expand_params, load_suite
 
-from conftest import SMOKE
+from conftest import REPO, SMOKE
 
 
 def plan(path):
@@ -130,6 +130,34 @@ only = { fusions = ["unimodal", "concat"], featurizers = ["hog-color", "tfidf"] 
     assert len([c for c in cells if c.classifier.name == "logreg"]) == 14
 
 
+def test_two_entries_of_one_variant_plan_the_union_of_their_only_tables(write_suite):
+    """The same fusion (or classifier) twice with different ``only`` tables: each entry adds
+    its cells, once each (the second entry used to replace the first's table silently)."""
+    text = SMOKE + """
+[[featurizers]]
+name = "pixels"
+
+[[classifiers]]
+name = "xgboost"
+only = { fusions = ["unimodal"], featurizers = ["tfidf"] }
+
+[[classifiers]]
+name = "xgboost"
+only = { fusions = ["concat"], featurizers = ["pixels", "tfidf"] }
+"""
+    text = text.replace('name = "concat"', 'name = "concat"\nonly = { featurizers = ["hog-color", "tfidf"] }')
+    text = text.replace('[[fusions]]\nname = "late-mean"', '[[fusions]]\nname = "concat"\n'
+                        'only = { featurizers = ["pixels", "tfidf"] }\n\n'
+                        '[[fusions]]\nname = "late-mean"')
+    cells = plan(write_suite(text)).cells
+    assert len({c.cell_id for c in cells}) == len(cells)  # no cell planned twice
+    concat = {tuple(f.name for _, f in c.featurizers) for c in cells if c.fusion.name == "concat"}
+    assert concat == {("hog-color", "tfidf"), ("pixels", "tfidf")}
+    xgb = sorted((c.fusion.name, tuple(f.name for _, f in c.featurizers))
+                 for c in cells if c.classifier.name == "xgboost" and c.seed == 0)
+    assert xgb == [("concat", ("pixels", "tfidf")), ("unimodal", ("tfidf",))]
+
+
 def test_only_names_are_checked(write_suite):
     text = SMOKE.replace('name = "concat"',
                          'name = "concat"\nonly = { classifiers = ["xgboost", "logregg"] }')
@@ -137,3 +165,10 @@ def test_only_names_are_checked(write_suite):
     assert any("fusions[0].only.classifiers" in p and "classifier 'xgboost' is not in this suite"
                in p for p in found)
     assert any("unknown classifier 'logregg'; did you mean 'logreg'" in p for p in found)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "suites").glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_suite_validates(path, capsys):
+    """The suites under suites/ plan without a problem (a shipped suite is documentation)."""
+    assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+    assert "cells planned" in capsys.readouterr().out
