@@ -67,9 +67,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                         cell_timeout=check_timeout(args.cell_timeout), **choice)
     kept = (f" ({summary.kept_failed} of them failed: not retried, --rerun-failed retries "
             "them)" if summary.kept_failed else "")
+    shared = (f" ({summary.shared} of them computed once with another seed: nothing in them "
+              "depends on the seed)" if summary.shared else "")
     console.print(
         f"{summary.planned} cells planned, {summary.skipped} already recorded{kept}, "
-        f"{summary.ran + len(summary.failed)} run, {len(summary.failed)} failed; "
+        f"{summary.ran + len(summary.failed)} run{shared}, {len(summary.failed)} failed; "
         f"{summary.features_computed} feature matrices computed; {summary.seconds:.1f} s",
         highlight=False,
     )

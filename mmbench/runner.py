@@ -16,42 +16,30 @@ from .breakdown import Breakdown
 from .cache import FeatureCache
 from .cell_record import base_record, describe, variant_notes  # noqa: F401
 from .cell import CellOutcome
-from .errors import DataError, DiskFullError, MmbenchError, UserError
+from .dataset_load import inner_problem_line, load_dataset
+from .errors import DiskFullError, MmbenchError, UserError
 from .failures import where
-from .featurize import FeatureProvider, index_digest, instantiate
+from .featurize import FeatureProvider, index_digest
 from .inputs import cell_inputs, changes, recorded_inputs
-from .loading import check_data
 from .lock import FileLock
-from .modalities import check_loaded
 from .paths import cache_dir
 from .plan_size import announce
 from .plan import Cell, Plan, Variant, plan_suite, short_hash
 from .plugins import Catalog, get_catalog
 from .progress import Reporter
 from .protocols import MultimodalData
-from .readonly import freeze_data
-from .results import ResultStore, git_sha, machine, now
+from .results import ResultStore, git_sha, machine
+from .run_info import resolve_device, run_manifest
 from .robustness import Corrupter
-from .splits import dataset_splits, imbalance_train, split_label
+from .seed_sharing import WHY as SHARED_WHY, SeedSharing
+from .splits import imbalance_train
 from .suite import load_suite
 from .writable import require_writable_dir
 from .tasks import (CellFailed, CellsNotRecorded, CellTask, OnDone, RunSummary,  # noqa: F401
                     SerialExecutor, dispatch, run_task)
 
-
 #: The lock file a run holds in its results folder (see :mod:`.lock`).
 LOCK_FILE = "run.lock"
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``."""
-    if device != "auto":
-        return device
-    try:
-        import torch
-    except ImportError:
-        return "cpu"
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class Runner:
@@ -86,6 +74,7 @@ class Runner:
         self.summary = RunSummary(self.store.root, planned=len(plan.cells))
         sweeps = self.suite.robustness.sweeps() if self.suite.robustness else {}
         self.corrupter = Corrupter(self.features, sweeps) if sweeps else None
+        self.sharing = SeedSharing(catalog, self.corrupter is not None, self._on_done)
         self.sha = git_sha()
         self.host = machine()
         self._data: dict[Variant, MultimodalData] = {}
@@ -153,6 +142,7 @@ class Runner:
                 if close is not None:
                     close()
         self.summary.features_computed = self.features.computed
+        self.summary.shared = self.sharing.shared
         self.summary.seconds = time.perf_counter() - start
         self.summary.cost = self.cost.as_dict()
         if self.summary.not_recorded:
@@ -203,7 +193,8 @@ class Runner:
                 error = exc
             data = self._data.get(variant)
             if data is not None:  # before any work: every tuned cell's inner split exists
-                self._check_inner(variant, cells, data)
+                inner_problem_line(cells, data, self._splits[variant], self.suite,
+                                   self.plan.loaded)
             run = []
             for cell in cells:
                 record = recorded.get(cell.cell_id)
@@ -235,14 +226,6 @@ class Runner:
                 f"old records are kept in {self.store.root / 'superseded'}"))
         return todo, unloadable
 
-    def _check_inner(self, variant: Variant, cells: list[Cell], data: MultimodalData) -> None:
-        from .tuning import inner_problem
-
-        problem = inner_problem(cells, data, self._splits[variant], self.suite.imbalance)
-        if problem:
-            where = self.plan.loaded.locate(("inner",)) if self.suite.inner else "inner"
-            raise UserError(f"{self.plan.loaded.path}: {where}: {problem}")
-
     def _write_manifest(self) -> None:
         """The run's provenance, once per run, before its first record: a run stopped by bad
         input before it records anything leaves the results folder as it was."""
@@ -251,7 +234,8 @@ class Runner:
         for label in list(self._audits):  # the audits of the data this run loaded
             store_audit(self.store.root, label, self._audits.pop(label))
         if not self._manifest_written:
-            self._manifest = self.manifest()
+            self._manifest = run_manifest(self.plan, self.catalog, self.sha, self.host,
+                                          self.device)
             self.store.write_manifest(self._manifest)
             self._manifest_written = True
 
@@ -272,50 +256,12 @@ class Runner:
         self.summary.not_recorded.append((cell, message))
         self.reporter.advance(self.cells_task)
 
-    def manifest(self) -> dict[str, Any]:
-        return {
-            "suite": self.suite.name,
-            "suite_path": str(self.plan.loaded.path),
-            "suite_sha256": self.plan.loaded.sha256,
-            "suite_text": self.plan.loaded.text,
-            "plugins": self.catalog.plugin_versions(),
-            "git_sha": self.sha,
-            "machine": self.host,
-            "device": self.device,
-            "cells_planned": len(self.plan.cells),
-            "cells": [c.cell_id for c in self.plan.cells],  # what readers show (mmbench.stored)
-            "time": now(),
-        }
-
     def _load(self, variant: Variant, cells: list[Cell]) -> MultimodalData:
-        """Load a dataset, check its modalities and every split its cells ask for (before
-        anything is featurized), and audit it."""
-        entry = self.catalog["dataset"].get(variant.name)
-        dataset = instantiate(entry, variant, {})
-        self.reporter.log(escape(f"loading dataset {variant.label}"))
-        with self.cost.timed("loading data"):
-            try:
-                data = freeze_data(dataset.load())  # read-only: no plugin changes it for others
-            except DataError as exc:  # rows that disagree in length, from MultimodalData
-                raise DataError(f"dataset {variant.label!r}: {exc}") from None
-        check_data(data, variant.label)  # labels, texts, image arrays, row counts
-        check_loaded(data, cells, self.catalog, variant.label)
-        splits = dataset_splits(data, [(c.split, c.seed) for c in cells], variant.label)
-        self._splits[variant] = splits
-        with self.cost.timed("leakage audit"):
-            self._audit(variant, dataset, data, splits)
+        data, self._splits[variant], audit = load_dataset(
+            variant, cells, self.catalog, self.reporter, self.cost, self.store.root)
+        if audit is not None:  # written with the manifest (before the run's first record)
+            self._audits[variant.label] = audit
         return data
-
-    def _audit(self, variant: Variant, dataset: Any, data: MultimodalData,
-               splits: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]]) -> None:
-        """Leakage audit (``audit.json``), redone when the data or the splits change; written
-        with the manifest (a run stopped before its first record writes nothing)."""
-        from .audit import audit_report
-
-        report = audit_report(self.store.root, variant.label, data, dataset, {
-            f"{split_label(k[0])} seed={k[1]} fold={k[2]}": v for k, v in splits.items()})
-        if report is not None:
-            self._audits[variant.label] = report
 
     def _all_tasks(self, by_dataset: dict[Variant, list[Cell]]) -> Iterable[CellTask]:
         """Tasks of every dataset and split, featurizing as they are asked for (so a
@@ -329,10 +275,15 @@ class Runner:
                 train, test = self._splits[variant][(split, seed, fold)]
                 if self.suite.imbalance is not None:
                     train = imbalance_train(train, data.y, self.suite.imbalance.ratio, seed)
-                yield from self._tasks(group, data, train, test, len(data.class_names))
+                yield from (t for t in self._tasks(group, data, train, test,
+                                                   len(data.class_names))
+                            if not self.sharing.follows(t))  # else another seed computes it
 
-    def _on_done(self, task: CellTask, outcome: CellOutcome | BaseException) -> None:
-        self._record(task, outcome, self._data[task.cell.dataset])
+    def _on_done(self, task: CellTask, outcome: CellOutcome | BaseException,
+                 same_as: CellTask | None = None) -> None:
+        self._record(task, outcome, self._data[task.cell.dataset], same_as)
+        if same_as is None:
+            self.sharing.done(task, outcome)  # record the seeds that share this computation
 
     def _tasks(self, cells: list[Cell], data: MultimodalData, train: np.ndarray,
                test: np.ndarray, n_classes: int) -> Iterable[CellTask]:
@@ -375,12 +326,16 @@ class Runner:
             yield task
 
     def _record(self, task: CellTask, outcome: CellOutcome | BaseException,
-                data: MultimodalData) -> None:
+                data: MultimodalData, same_as: CellTask | None = None) -> None:
         cell = task.cell
         if isinstance(outcome, UserError):
             self._not_recorded(cell, outcome)
             return
-        record = self._base_record(cell, task, data)
+        record = base_record(cell, task, data, self.catalog, self.suite.name,
+                             self.plan.loaded.sha256, self.device, self.sha, self.host["host"])
+        if same_as is not None:
+            record["same_as"] = {"cell_id": same_as.cell.cell_id, "seed": same_as.cell.seed,
+                                 "why": SHARED_WHY}
         if isinstance(outcome, BaseException):
             message = f"{type(outcome).__name__}: {outcome}"
             record.update(status="failed", error=message,
@@ -394,7 +349,8 @@ class Runner:
             if self.fail_fast:
                 raise CellFailed(f"cell {describe(cell)} failed: {message}") from outcome
             return
-        self.cost.add_cell(outcome.timings, outcome.worker)
+        if same_as is None:  # a shared computation's time counts once
+            self.cost.add_cell(outcome.timings, outcome.worker)
         record.update(status="ok", metrics=outcome.metrics, timings=outcome.timings,
                       dims=outcome.dims, memory=outcome.memory, worker=outcome.worker)
         if outcome.robustness:
@@ -410,11 +366,10 @@ class Runner:
         self.reporter.advance(self.cells_task)
         if not self.reporter.live:
             head = self.suite.headline
-            self.reporter.log(escape(f"done {describe(cell)}: {head}={outcome.metrics[head]:.4f}"))
+            shared = f" (computed with seed {same_as.cell.seed})" if same_as else ""
+            self.reporter.log(escape(f"done {describe(cell)}: {head}={outcome.metrics[head]:.4f}"
+                                     f"{shared}"))
 
-    def _base_record(self, cell: Cell, task: CellTask, data: MultimodalData) -> dict[str, Any]:
-        return base_record(cell, task, data, self.catalog, self.suite.name,
-                           self.plan.loaded.sha256, self.device, self.sha, self.host["host"])
 
 def run_suite(path: str | Path, console: Console | None = None, *,
               catalog: Catalog | None = None, **options: Any) -> RunSummary:

@@ -139,6 +139,9 @@ class RunSummary:
     #: skipped cells whose record says failed (retried by ``rerun_failed`` / ``--rerun-failed``)
     kept_failed: int = 0
     features_computed: int = 0
+    #: of the cells run, those recorded from another seed's computation (the same one: see
+    #: :mod:`mmbench.seed_sharing`)
+    shared: int = 0
     seconds: float = 0.0
     #: where the time went (:mod:`mmbench.breakdown`)
     cost: dict[str, Any] = field(default_factory=dict)

@@ -49,6 +49,11 @@ class LateFusion(FusionBase):
         self.random_state = check_seed(random_state)
         self.clfs_: dict[str, Any] = {}
 
+    @classmethod
+    def uses_seed(cls, params: dict[str, Any]) -> bool:
+        """The seed only shuffles the calibration folds (:mod:`mmbench.seed_sharing`)."""
+        return params.get("calibrate", "none") != "none" and "random_state" not in params
+
     def _calibration_folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         if self.inner_cv is None:
             from sklearn.model_selection import StratifiedKFold
@@ -223,6 +228,11 @@ class Stacking(LateFusion):
             raise ValueError(f"meta must be one of {META}, got {meta!r}")
         self.meta = meta
         self.random_state = check_seed(random_state)
+
+    @classmethod
+    def uses_seed(cls, params: dict[str, Any]) -> bool:
+        """The seed shuffles the out-of-fold split (unless the suite fixes ``random_state``)."""
+        return "random_state" not in params
 
     def _oof(self, views: Views, y: np.ndarray, make_classifier: MakeClassifier) -> np.ndarray:
         from sklearn.model_selection import StratifiedKFold

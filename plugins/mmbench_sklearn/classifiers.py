@@ -106,6 +106,12 @@ class LogReg(_Wrapped):
     #: Parameters along which a warm-started refit is cheaper (see :mod:`mmbench.tuning`).
     path_params = ("C",)
 
+    @classmethod
+    def uses_seed(cls, params: dict[str, Any]) -> bool:
+        """lbfgs is deterministic (scikit-learn's ``random_state`` only seeds the sag, saga and
+        liblinear solvers): one fit stands for every seed (:mod:`mmbench.seed_sharing`)."""
+        return False
+
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = _constraints(
         LogisticRegression, ("C", "max_iter", "class_weight", "random_state", "warm_start"))
 
