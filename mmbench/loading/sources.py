@@ -24,19 +24,22 @@ _URL_SCHEMES = ("http://", "https://", "ftp://", "s3://", "gs://", "hf://")
 def resolve_paths(values: Sequence[Any], base: Path, where: str) -> list[str]:
     """Image paths from a table column: relative to ``base`` (the table's folder) or absolute;
     URLs and empty cells refused (mmbench reads local files only), one line naming the row."""
-    out = []
+    values = list(values)
+    if not all(type(v) is str for v in values) or not all(map(str.strip, values)):
+        row, value = next((i, v) for i, v in enumerate(values)
+                          if not isinstance(v, str) or not v.strip())
+        raise UserError(f"{where}: row {row} has no image path ({value!r}): fill the cell "
+                        f"or drop the row")
+    if "://" in "\0".join(values):  # one scan of every path, then the first URL's row
+        for row, value in enumerate(values):
+            if "://" in value and value.lower().startswith(_URL_SCHEMES):
+                raise UserError(f"{where}: row {row} is a URL ({value}); mmbench reads local "
+                                f"image files only (it works offline): download the images "
+                                f"and put their paths in the table")
     root = os.path.abspath(base) + os.sep
-    isabs = (lambda v: v.startswith("/")) if os.sep == "/" else os.path.isabs
-    for row, value in enumerate(values):
-        if not isinstance(value, str) or not value.strip():
-            raise UserError(f"{where}: row {row} has no image path ({value!r}): fill the cell "
-                            f"or drop the row")
-        if "://" in value and value.lower().startswith(_URL_SCHEMES):
-            raise UserError(f"{where}: row {row} is a URL ({value}); mmbench reads local image "
-                            f"files only (it works offline): download the images and put their "
-                            f"paths in the table")
-        out.append(value if isabs(value) else root + value)
-    return out
+    if os.sep == "/":
+        return [v if v[:1] == "/" else root + v for v in values]
+    return [v if os.path.isabs(v) else root + v for v in values]
 
 
 def source_key(sources: Sequence[Source], salt: str, names: Sequence[str] | None = None) -> str:
@@ -60,21 +63,34 @@ def source_key(sources: Sequence[Source], salt: str, names: Sequence[str] | None
 def _identities(sources: Sequence[Source]) -> list[str | None]:
     """Each source's identity: ``path|size|mtime`` (None for a missing file; ``stat`` follows
     symlinks, so a changed target changes it) or the blake2b of its bytes. Serial: threads
-    make these ``stat`` calls several times slower (measured)."""
-    absolute, stat = os.path.abspath, os.stat
-    isabs = (lambda v: v.startswith("/")) if os.sep == "/" else os.path.isabs
-
-    def one(src: Source) -> str | None:
-        if isinstance(src, bytes):
-            return "b" + hashlib.blake2b(src, digest_size=16).hexdigest()
-        path = os.fspath(src)
+    make these ``stat`` calls several times slower (measured); a plain loop over absolute
+    string paths keeps the per-file cost at the ``stat`` itself (a cached reload is mostly
+    this loop)."""
+    stat = os.stat
+    out: list[str | None] = []
+    append = out.append
+    for src in sources:
+        if type(src) is not str or src[:1] != "/":  # bytes, a Path, or a relative path
+            append(_identity(src))
+            continue
         try:
-            st = stat(path)
+            st = stat(src)
         except OSError:
-            return None
-        return f"{path if isabs(path) else absolute(path)}|{st.st_size}|{st.st_mtime_ns}"
+            append(None)
+            continue
+        append(f"{src}|{st.st_size}|{st.st_mtime_ns}")
+    return out
 
-    return [one(s) for s in sources]
+
+def _identity(src: Source) -> str | None:
+    if isinstance(src, bytes):
+        return "b" + hashlib.blake2b(src, digest_size=16).hexdigest()
+    path = os.path.abspath(os.fspath(src))
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{path}|{st.st_size}|{st.st_mtime_ns}"
 
 
 @dataclass(frozen=True)

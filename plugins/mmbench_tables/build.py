@@ -49,14 +49,19 @@ def labels(series: Any, class_names: Any, where: str,
     empty = _missing(series)
     if empty.any():
         raise UserError(f"{where}: {_rows(empty)} have no label; fill them or drop the rows")
-    values = series.to_numpy(dtype=object)
+    import pandas as pd
+
+    # every check on the distinct values (a few classes), then mapped back to the rows
+    codes, distinct = pd.factorize(pd.Series(series.to_numpy(dtype=object), dtype=object))
+    values = np.asarray(distinct, dtype=object)
     if names is not None:
         values = np.array([names[int(v)] for v in values], dtype=object)
-    floats = np.array([isinstance(v, (float, np.floating)) for v in values])
-    if floats.any():
-        i = int(np.flatnonzero(floats)[0])
+    floats = [isinstance(v, (float, np.floating)) for v in values]
+    if any(floats):
+        first = floats.index(True)
+        i = int(np.flatnonzero(codes == first)[0])
         raise UserError(f"{where}: labels must be class names or integers, but row {i} holds "
-                        f"the number {values[i]!r}: a float label column cannot say which "
+                        f"the number {values[first]!r}: a float label column cannot say which "
                         f"class a row is (write the class names or integers)")
     ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values)
     text = np.array([str(v) for v in values], dtype=object)
@@ -76,10 +81,10 @@ def labels(series: Any, class_names: Any, where: str,
         if outside.any():
             bad = sorted(set(text[outside].tolist()))[:5]
             raise UserError(f"{where}: label(s) {', '.join(repr(b) for b in bad)} in "
-                            f"{_rows(outside)} are not in class_names {list(classes)}; add "
-                            f"them or fix the labels")
+                            f"{_rows(outside[codes])} are not in class_names {list(classes)}; "
+                            f"add them or fix the labels")
     index = {c: i for i, c in enumerate(classes)}
-    return np.array([index[t] for t in text], dtype=np.int64), classes
+    return np.array([index[t] for t in text], dtype=np.int64)[codes], classes
 
 
 def _texts(series: Any, where: str) -> list[str]:
@@ -110,7 +115,7 @@ def _image_sources(series: Any, base: Path, where: str) -> tuple[list[Any], list
                 raise UserError(f"{where}: row {i} has no image; fill it or drop the row")
         return sources, names
     paths = resolve_paths(list(values), base, where)
-    return paths, [str(p) for p in paths]
+    return paths, paths
 
 
 def build(frame: Any, layout: Layout, *, base: Path, policy: SizePolicy, class_names: Any,
@@ -128,15 +133,12 @@ def build(frame: Any, layout: Layout, *, base: Path, policy: SizePolicy, class_n
     for name, col in layout.images.items():
         sources, names = _image_sources(frame[col], base, f"{where}, column {col!r}")
         sources_of[name] = sources
-        keys = [s if isinstance(s, bytes) else str(s) for s in sources]
-        first: dict[Any, int] = {}
-        inverse = np.array([first.setdefault(k, len(first)) for k in keys], dtype=np.int64)
-        unique = list(first)
-        pos = {k: i for i, k in enumerate(keys)}
-        decoded = load_images([sources[pos[k]] for k in unique], policy,
-                              names=[names[pos[k]] for k in unique],
-                              description=f"{who}: decoding {len(unique)} images")
-        mods[name] = decoded.images if len(unique) == len(keys) else decoded.images[inverse]
+        inverse, firsts = _distinct(sources)  # rows sharing an image decode it once
+        every = len(firsts) == len(sources)
+        decoded = load_images(sources if every else [sources[i] for i in firsts], policy,
+                              names=names if every else [names[i] for i in firsts],
+                              description=f"{who}: decoding {len(firsts)} images")
+        mods[name] = decoded.images if every else decoded.images[inverse]
         digests[name] = decoded.digest + hashlib.sha256(inverse.tobytes()).hexdigest()
     for name, col in layout.texts.items():
         mods[name] = _texts(frame[col], f"{where}, column {col!r}")
@@ -176,6 +178,15 @@ def build(frame: Any, layout: Layout, *, base: Path, policy: SizePolicy, class_n
             "group_column": layout.group, "split_column": layout.split,
             "image_size": policy.describe(), **(meta or {})},
         kinds=layout.kinds, groups=groups, predefined_test=predefined)
+
+
+def _distinct(sources: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's index among the distinct sources (in order of first appearance), and the row
+    where each distinct source first appears."""
+    import pandas as pd
+
+    inverse = pd.factorize(pd.Series(sources, dtype=object), sort=False)[0].astype(np.int64)
+    return inverse, np.unique(inverse, return_index=True)[1]  # codes follow first appearance
 
 
 def _folder_names(sources: list[Any], base: Path, where: str) -> list[str]:
