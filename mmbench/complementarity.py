@@ -18,7 +18,9 @@ rows on it), uses documented thresholds:
 - **redundant** otherwise when the best single modality already gets at least
   :data:`REDUNDANT_RATIO` of what either gets (``best_single / union``);
 - **partly complementary** otherwise (the modalities err on different samples, and fusion
-  finds little beyond them).
+  finds little beyond them);
+- **undecided** when the pair is not redundant and has no fusion row with that classifier (a
+  suite that fuses only some featurizer pairs): nothing tells what fusion would find.
 
 Stored by ``mmbench run`` in ``results/<suite>/complementarity.json``; printed under the
 leaderboard and shown in the report.
@@ -120,7 +122,11 @@ def verdict(entry: dict[str, Any]) -> dict[str, Any]:
     best = max(entry["fusions"], key=lambda f: f["fusion_only"], default=None)
     only = best["fusion_only"] if best else 0.0
     single = ma if entry["a"] >= entry["b"] else mb
-    if only >= COMPLEMENTARY_SHARE:
+    if best is None and ratio < REDUNDANT_RATIO:
+        level = "undecided"
+        why = (f"{single}-only gets {ratio:.0%} of what either gets; no fusion row of this pair "
+               f"with {entry['classifier']} tells what fusion finds beyond them")
+    elif only >= COMPLEMENTARY_SHARE:
         level = "complementary"
         why = (f"{only:.1%} of test samples are right only after fusion ({best['fusion']}: it "
                f"gets {best['rescued']:.0%} of those neither modality gets)")

@@ -101,3 +101,20 @@ def test_leaderboard_footer_and_report_section(results: Path, tmp_path: Path) ->
     assert "complementary" in line and "union" in line
     html = write_report(results, tmp_path / "r.html").read_text()
     assert 'id="complementarity"' in html and "rescued (of neither)" in html
+
+
+def test_a_pair_without_fusion_rows_is_not_called_partly_complementary() -> None:
+    # a suite fusing only some featurizer pairs leaves unimodal pairs with no fusion row:
+    # "fusion finds 0.0% beyond them" would be a claim about rows that were never run
+    entry = {"dataset": "d", "classifier": "logreg", "modalities": ["image", "text"],
+             "featurizers": {"image": "hog", "text": "tfidf"}, "a": 0.3, "b": 0.6,
+             "a_only": 0.1, "b_only": 0.4, "both": 0.2, "neither": 0.3, "union": 0.7,
+             "best_single": 0.6, "fusions": []}
+    got = comp.verdict(entry)
+    assert got["verdict"] == "undecided" and "no fusion row" in got["message"]
+    assert "beyond them" in got["message"] and "0.0%" not in got["message"]
+    redundant = {**entry, "a": 0.69, "best_single": 0.69}
+    assert comp.verdict(redundant)["verdict"] == "redundant"
+    with_rows = {**entry, "fusions": [{"fusion": "concat", "fusion_only": 0.02,
+                                       "rescued": 0.07}]}
+    assert comp.verdict(with_rows)["verdict"] == "partly complementary"
