@@ -98,6 +98,8 @@ def _warm_from(previous: Any, model: Any, X: np.ndarray, y: np.ndarray) -> None:
 class LogReg(_Wrapped):
     """Multinomial logistic regression (scikit-learn, lbfgs) on standardized features.
 
+    :param tol: the solver's stopping tolerance (lbfgs: on the projected gradient); smaller fits
+        closer to the optimum, in more iterations.
     :param warm_start: a refit of a fitted instance (after ``set_params``) starts from its
         previous solution: tuning fits ``C`` along increasing values this way
         (``path_params``).
@@ -113,13 +115,15 @@ class LogReg(_Wrapped):
         return False
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = _constraints(
-        LogisticRegression, ("C", "max_iter", "class_weight", "random_state", "warm_start"))
+        LogisticRegression, ("C", "max_iter", "tol", "class_weight", "random_state",
+                             "warm_start"))
 
-    def __init__(self, *, C: float = 1.0, max_iter: int = 300, class_weight: str | None = None,
-                 standardize: bool = True, random_state: int | None = None,
-                 warm_start: bool = False) -> None:
+    def __init__(self, *, C: float = 1.0, max_iter: int = 300, tol: float = 1e-4,
+                 class_weight: str | None = None, standardize: bool = True,
+                 random_state: int | None = None, warm_start: bool = False) -> None:
         self.C = C
         self.max_iter = max_iter
+        self.tol = tol
         self.class_weight = class_weight
         self.standardize = standardize
         self.random_state = random_state
@@ -131,7 +135,7 @@ class LogReg(_Wrapped):
         return bool(np.max(last.n_iter_) < self.max_iter)
 
     def _make(self) -> Any:
-        return LogisticRegression(C=self.C, max_iter=self.max_iter,
+        return LogisticRegression(C=self.C, max_iter=self.max_iter, tol=self.tol,
                                   class_weight=self.class_weight, random_state=self.random_state,
                                   warm_start=self.warm_start)
 
