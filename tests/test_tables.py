@@ -5,7 +5,9 @@ bad input through the command line (one line, exit 2, nothing recorded)."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -257,7 +259,7 @@ def _bad(rows: pd.DataFrame, d: Path, how: str) -> tuple[str, list[str]]:
         rows.loc[5, "split"] = "holdout"
         rows.to_csv(csv, index=False)
         return f'{{ path = "{csv}", split_column = "split" }}', ["split value(s) 'holdout'"]
-    if how == "hf-hub-offline":
+    if how in ("hf-hub-offline", "hf-hub-unreachable"):
         return '{ path = "nobody/no-such-dataset" }', ["is not a local folder", "save_to_disk"]
     raise AssertionError(how)
 
@@ -265,7 +267,8 @@ def _bad(rows: pd.DataFrame, d: Path, how: str) -> tuple[str, list[str]]:
 BAD = ["missing-path", "misspelt-column", "float-labels", "empty-label", "zero-rows",
        "folder-without-metadata", "url", "latin-1", "utf-16", "nan-text",
        "label-outside-class-names", "missing-image", "undecodable-image", "mixed-sizes",
-       "16-bit-image", "bad-resize", "bad-split-value", "hf-hub-offline"]
+       "16-bit-image", "bad-resize", "bad-split-value", "hf-hub-offline",
+       "hf-hub-unreachable"]
 
 
 @pytest.mark.parametrize("how", BAD)
@@ -273,9 +276,22 @@ def test_bad_input_is_one_line_exit_2_nothing_recorded(
         how: str, rows: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     params, expect = _bad(rows, tmp_path, how)
-    if how == "hf-hub-offline":
-        monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as on a machine without a network
-    code = main(["run", str(suite(tmp_path, params, "hf" if how.startswith("hf") else "table"))])
+    if how == "hf-hub-offline":  # as on a machine without a network, told so
+        import datasets.config
+        import huggingface_hub.constants
+
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        for module in (huggingface_hub.constants, datasets.config):  # read at import: set
+            monkeypatch.setattr(module, "HF_HUB_OFFLINE", True)     # here, undone after
+    # "hf-hub-unreachable": not told (this machine has no route to the Hub): the Hub client's
+    # retries log warnings, which must not reach the user's terminal (here: stderr) either
+    terminal = logging.StreamHandler(sys.stderr)
+    logging.getLogger("huggingface_hub").addHandler(terminal)
+    try:
+        code = main(["run", str(suite(tmp_path, params,
+                                      "hf" if how.startswith("hf") else "table"))])
+    finally:
+        logging.getLogger("huggingface_hub").removeHandler(terminal)
     out, err = capsys.readouterr()
     lines = err.strip().splitlines()
     assert code == 2, (out, err)

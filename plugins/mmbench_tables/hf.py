@@ -5,6 +5,9 @@ splits become the predefined split (``test`` rows are the test side)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -68,6 +71,10 @@ class HuggingFace(Table):
 
     def _open(self) -> Any:
         """The ``datasets.Dataset`` or ``DatasetDict``."""
+        with _quiet_libraries():
+            return self._load()
+
+    def _load(self) -> Any:
         import datasets
 
         local = Path(self.path).expanduser()
@@ -149,3 +156,18 @@ class HuggingFace(Table):
 def _first(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+@contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """The Hub's and datasets' warnings silenced while a dataset is opened: offline, each retry
+    of an unreachable Hub logs a traceback-sized warning; the one line mmbench prints says it."""
+    loggers = [logging.getLogger(n) for n in ("huggingface_hub", "datasets", "fsspec")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
