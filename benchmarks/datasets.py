@@ -1,5 +1,5 @@
 """Loading 10,000 images from a table, side by side in one run: a plain PIL loop, mmbench's
-``table`` dataset's first load (threads, decoding into one array, checks, fingerprint, cache
+``table`` dataset's first load (decoding into one array, checks, fingerprint, cache
 write) and its cached reload:
 
     MMBENCH_DATA_DIR=/work/shared/data python benchmarks/datasets.py [--n 10000]

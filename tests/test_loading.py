@@ -147,3 +147,33 @@ def test_decoding_reports_progress(jpegs: list[Path]) -> None:
         decode_images(jpegs, description="decoding my images")
     out = buf.getvalue()
     assert "decoding my images: started" in out and "decoding my images: done in" in out
+
+
+@pytest.mark.parametrize("side", [32, 200])
+def test_small_images_decode_in_the_calling_thread_large_ones_on_threads(
+        tmp_path: Path, jpegs: list[Path], side: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On threads, small images decode slower than in one loop (the GIL: see
+    ``THREAD_PIXELS``), so only images of at least that many pixels go to threads; either
+    way the array is the same."""
+    import threading
+
+    from mmbench.loading import images
+
+    paths = [tmp_path / f"{i}.png" for i in range(len(jpegs))]
+    for src, dst in zip(jpegs, paths):
+        Image.open(src).resize((side, side)).save(dst)
+    seen: set[int] = set()
+    decode = images.decode_one
+
+    def recording(*args: object, **kwargs: object) -> np.ndarray:
+        seen.add(threading.get_ident())
+        return decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(images, "decode_one", recording)
+    monkeypatch.setattr(images.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(images, "THREAD_PIXELS", 100 * 100)
+    got = decode_images(paths)
+    np.testing.assert_array_equal(
+        got, np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths]))
+    caller = threading.get_ident()
+    assert (seen == {caller}) if side * side < 100 * 100 else (caller in seen and len(seen) > 1)

@@ -1,4 +1,5 @@
-"""Decoding images into ``uint8[N, H, W, 3]``: threads, progress, one size policy, mode rules.
+"""Decoding images into ``uint8[N, H, W, 3]``: progress, threads for large images, one size
+policy, mode rules.
 
 - **Modes.** 8-bit modes (:data:`CONVERTIBLE_MODES`) are converted to RGB (grey replicated, a
   palette looked up, alpha dropped); 16-bit, 32-bit int and float images are refused (scaling
@@ -146,16 +147,25 @@ def decode_one(source: Source, policy: SizePolicy = SizePolicy(), name: str | No
     return np.frombuffer(im.tobytes(), dtype=np.uint8).reshape(im.height, im.width, 3)
 
 
-def _workers() -> int:
-    return max(1, min(8, os.cpu_count() or 1))
+#: Images of at least this many pixels are decoded on threads; smaller ones in one thread.
+#: Pillow releases the GIL while it decodes, but a small image's decode is mostly Python-level
+#: work that holds it: on 2 cores, threads were 1.4-1.6x slower than one loop for 32x32 to
+#: 128x128 JPEGs and 0.9x for 256x256 (measured; docs/datasets.md, "Loading speed").
+THREAD_PIXELS = 200 * 200
+
+
+def _workers(pixels: int) -> int:
+    """How many threads decode images of ``pixels`` pixels (1: the calling thread)."""
+    return 1 if pixels < THREAD_PIXELS else max(1, min(8, os.cpu_count() or 1))
 
 
 def decode_images(sources: Sequence[Source], policy: SizePolicy = SizePolicy(), *,
                   names: Sequence[str] | None = None, description: str = "decoding images"
                   ) -> np.ndarray:
-    """Decode ``sources`` into one ``uint8[N, H, W, 3]`` array, in order, on threads, with a
-    progress bar. Without a target size, images of different sizes are refused naming the
-    first file and the first of another size."""
+    """Decode ``sources`` into one ``uint8[N, H, W, 3]`` array, in order, with a progress bar
+    (on threads for images of at least :data:`THREAD_PIXELS` pixels). Without a target size,
+    images of different sizes are refused naming the first file and the first of another
+    size."""
     n = len(sources)
     label = (lambda i: names[i]) if names is not None else (lambda i: _name(sources[i], None))
     if n == 0:
@@ -165,7 +175,8 @@ def decode_images(sources: Sequence[Source], policy: SizePolicy = SizePolicy(), 
     out = np.empty((n, *first.shape), dtype=np.uint8)
     out[0] = first
     mismatch: dict[int, tuple[int, ...]] = {}
-    step = max(16, min(256, math.ceil(n / (4 * _workers()))))
+    workers = _workers(first.shape[0] * first.shape[1])
+    step = max(16, min(256, math.ceil(n / (4 * workers))))
 
     def run(start: int) -> int:
         stop = min(n, start + step)
@@ -177,9 +188,10 @@ def decode_images(sources: Sequence[Source], policy: SizePolicy = SizePolicy(), 
                 out[i] = arr
         return stop - start
 
-    with ThreadPoolExecutor(max_workers=_workers()) as pool:
-        chunks = list(range(1, n, step))
-        for _ in track(pool.map(run, chunks), total=len(chunks), description=description):
+    chunks = list(range(1, n, step))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = pool.map(run, chunks) if workers > 1 else map(run, chunks)
+        for _ in track(done, total=len(chunks), description=description):
             pass
     if mismatch:
         i = min(mismatch)
