@@ -1,6 +1,6 @@
-"""The one loading path every dataset shares: image decoding (progress, threads
-for large images, size policy, mode conversion), the decoded-array cache, load-time checks and
-content fingerprints.
+"""The one loading path every dataset shares: image decoding (progress, threads for large
+images, size policy, mode conversion), the decoded-array cache, load-time checks and content
+fingerprints.
 
 ``cifar10``, ``table``, ``hf`` and ``easy-vqa`` all load through here; a third-party dataset can
 too (see docs/datasets.md)."""

@@ -49,7 +49,7 @@ def source_key(sources: Sequence[Source], salt: str, names: Sequence[str] | None
     h = hashlib.sha256(f"{_FORMAT}\0{salt}\0".encode())
     texts, stats = _identities(sources)
     missing = [names[i] if names is not None else str(sources[i])
-               for i in np.flatnonzero(stats[:, 0] < 0)] if len(stats) else []
+               for i in np.flatnonzero(stats[:, 0] < 0)]
     if missing:
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise UserError(f"{len(missing)} image file(s) do not exist: "
