@@ -239,6 +239,33 @@ def test_every_executor_records_the_same_results(tmp_path: Path, shared_cluster:
             np.testing.assert_array_equal(pa["test_index"], pb["test_index"])
 
 
+def test_a_shared_file_lives_as_long_as_its_split(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell that finishes before the next cell of its featurization is submitted must not
+    make the pool write the same matrix again (the count of writes was left to timing)."""
+    import tempfile
+
+    from mmbench_executors.shared import SharedArrays, SharedRef
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    shared = SharedArrays()
+    x = np.arange(300_000, dtype=np.float64)  # 2.4 MB: over INLINE_BYTES
+    first = shared.share("a", x, split="s0")
+    assert isinstance(first, SharedRef) and np.array_equal(np.load(first.path), x)
+    shared.release("a")  # the only cell using it is done, before the next one is submitted
+    assert Path(first.path).exists()
+    assert shared.share("a", x, split="s0") == first and shared.written == 1
+    held = shared.share("h", x, split="s0")  # still in flight when the next split begins
+    shared.release("a")
+    shared.share("b", x, split="s1")  # the run moves on: s0's idle file goes
+    assert not Path(first.path).exists() and Path(held.path).exists()
+    shared.release("h")  # the last cell of an earlier split: deleted at once
+    assert not Path(held.path).exists() and shared.written == 3
+    assert shared.share("tiny", np.zeros(3), split="s1").shape == (3,)  # inline
+    shared.close()
+    assert list(tmp_path.glob("mmbench-shared-*")) == []
+
+
 def test_killed_worker_loses_no_cell(tmp_path: Path, cluster: Cluster) -> None:
     suite = write(tmp_path, SLOW, "kill")
     run = cli("run", str(suite), "--executor", "dask", "--address", cluster.address)

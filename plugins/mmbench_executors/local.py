@@ -107,7 +107,9 @@ class LocalExecutor:
         def submit(task: CellTask) -> None:
             pool = self._start_pool()
             train_keys, test_keys, ytrain_key, ytest_key = array_keys(task)
-            share = self.shared.share
+            def share(key: str, array: Any) -> Ref:
+                return self.shared.share(key, array, split=ytrain_key)
+
             token = next(tokens)
             attempts[task.cell.cell_id] = attempts.get(task.cell.cell_id, 0) + 1
             fut = pool.submit(

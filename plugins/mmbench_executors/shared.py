@@ -5,9 +5,12 @@ hundreds of MB per cell for CNN features of a whole dataset. Instead the client 
 distinct matrix (named by the runner's ``feature_keys``/``split_key``) once to a ``.npy`` file in
 a private temporary folder, and a worker maps it copy-on-write (``np.load(mmap_mode="c")``):
 the pages live once in the OS page cache, whichever process reads them, and a plugin that
-writes into its input changes only its own copy. A file is deleted when the last cell using it
-has finished (a worker that still maps it keeps its pages until it moves on); the folder is
-removed when the executor closes. Arrays under ``INLINE_BYTES`` travel inline.
+writes into its input changes only its own copy. A file lives as long as its split: cells come
+split by split, so a file is deleted when the run has moved on to another split and no cell
+using it is in flight (a worker that still maps it keeps its pages until it moves on). Deleting
+it as soon as no cell used it would write it again whenever one cell finished before the next
+of the same featurization was submitted, a matter of timing. The folder is removed when the
+executor closes. Arrays under ``INLINE_BYTES`` travel inline.
 """
 
 from __future__ import annotations
@@ -34,18 +37,26 @@ Ref = np.ndarray | SharedRef
 
 
 class SharedArrays:
-    """The client side: each key written once, reference-counted by the cells in flight."""
+    """The client side: each key written once, reference-counted by the cells in flight and
+    kept until the run moves on to another split."""
 
     def __init__(self) -> None:
         self._dir: Path | None = None
-        self._refs: dict[str, tuple[SharedRef, int]] = {}
+        self._refs: dict[str, tuple[SharedRef, int, str]] = {}  # key -> (ref, cells, split)
+        self._split = ""  # the split whose cells are being submitted
         self.written = 0  # files written so far (once per featurization and split)
 
-    def share(self, key: str, array: np.ndarray) -> Ref:
-        """A reference to ``array`` for one more cell (``release`` it when the cell is done)."""
+    def share(self, key: str, array: np.ndarray, split: str = "") -> Ref:
+        """A reference to ``array`` for one more cell of ``split`` (``release`` it when the
+        cell is done). The first key of another split deletes the previous split's files
+        that no cell in flight uses."""
         if array.nbytes < INLINE_BYTES:
             return array
-        ref, count = self._refs.get(key, (None, 0))
+        if split != self._split:
+            self._split = split
+            for old in [k for k, (_, n, s) in self._refs.items() if n == 0 and s != split]:
+                self._delete(old)
+        ref, count, _ = self._refs.get(key, (None, 0, split))
         if ref is None:
             if self._dir is None:
                 self._dir = Path(tempfile.mkdtemp(prefix="mmbench-shared-"))
@@ -53,23 +64,28 @@ class SharedArrays:
             np.save(path, np.ascontiguousarray(array))
             ref = SharedRef(str(path))
             self.written += 1
-        self._refs[key] = (ref, count + 1)
+        self._refs[key] = (ref, count + 1, split)
         return ref
 
     def release(self, key: str) -> None:
-        """One cell using ``key`` is done; the file goes when none is left."""
+        """One cell using ``key`` is done; the file goes when none is left and the run has
+        moved on to another split (until then a later cell of the split reuses it)."""
         if key not in self._refs:
             return  # shared inline
-        ref, count = self._refs[key]
-        if count > 1:
-            self._refs[key] = (ref, count - 1)
-            return
-        del self._refs[key]
+        ref, count, split = self._refs[key]
+        if count == 1 and split != self._split:
+            self._delete(key)
+        else:
+            self._refs[key] = (ref, count - 1, split)
+
+    def _delete(self, key: str) -> None:
+        ref, _, _ = self._refs.pop(key)
         Path(ref.path).unlink(missing_ok=True)
 
     def close(self) -> None:
         """Delete every file (cells in flight must be finished or cancelled)."""
         self._refs.clear()
+        self._split = ""
         folder, self._dir = self._dir, None
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
