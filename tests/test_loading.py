@@ -92,6 +92,88 @@ def test_cache_reload_and_changed_file(jpegs: list[Path]) -> None:
     assert not changed.from_cache and changed.digest != first.digest
 
 
+def test_a_changed_file_replaces_the_entry_of_its_paths(jpegs: list[Path], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry is found by the paths and used only when the files' sizes and mtimes are the
+    ones it was decoded from; a changed file's new decoding takes the entry's place."""
+    import os
+
+    from mmbench import paths
+
+    monkeypatch.setenv("MMBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    first = load_images(jpegs)
+    before = Image.open(jpegs[3])
+    before.transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(jpegs[3])
+    os.utime(jpegs[3], ns=(0, os.stat(jpegs[0]).st_mtime_ns))  # a new size, an old mtime
+    changed = load_images(jpegs)
+    assert not changed.from_cache and changed.digest != first.digest
+    again = load_images(jpegs)
+    assert again.from_cache and again.digest == changed.digest
+    assert len(list((paths.cache_dir() / "images").iterdir())) == 1
+    np.testing.assert_array_equal(again.images[3], np.asarray(Image.open(jpegs[3])))
+
+
+def test_a_reload_checks_the_entry_while_it_stats_the_files_and_maps_it(
+        jpegs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sha256 of the cached array runs on another thread, beside the ``stat`` of every
+    file; the array is the cache file mapped copy-on-write: writing to it changes neither the
+    file nor the next reload."""
+    import mmap
+    import threading
+
+    from mmbench.loading import sources, store
+
+    monkeypatch.setenv("MMBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    first = load_images(jpegs)
+    seen: dict[str, set[str]] = {"verify": set(), "stat": set()}
+    overlap = threading.Barrier(2, timeout=10)  # each waits for the other: both at once
+    verify, stamp = store._verified, sources.source_stamp
+
+    def verified(*args: object, **kw: object) -> object:
+        seen["verify"].add(threading.current_thread().name)
+        overlap.wait()
+        return verify(*args, **kw)
+
+    def stamped(*args: object, **kw: object) -> str:
+        seen["stat"].add(threading.current_thread().name)
+        overlap.wait()
+        return stamp(*args, **kw)
+
+    monkeypatch.setattr(store, "_verified", verified)
+    monkeypatch.setattr(sources, "source_stamp", stamped)
+    again = load_images(jpegs)
+    assert again.from_cache and seen["stat"] == {threading.main_thread().name}
+    assert len(seen["verify"]) == 1 and seen["verify"] != seen["stat"]
+    base = again.images
+    while isinstance(base, np.ndarray):
+        base = base.base
+    assert isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+    again.images[0] = 0
+    monkeypatch.setattr(store, "_verified", verify)
+    monkeypatch.setattr(sources, "source_stamp", stamp)
+    third = load_images(jpegs)
+    assert third.from_cache
+    np.testing.assert_array_equal(third.images, first.images)
+
+
+def test_a_cache_that_cannot_be_mapped_is_read(jpegs: list[Path], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmbench.loading import store
+
+    monkeypatch.setenv("MMBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    first = load_images(jpegs)
+
+    def refuse(*args: object, **kw: object) -> None:
+        raise OSError(19, "No such device")  # what mmap says on a file system without it
+
+    monkeypatch.setattr(store.mmap, "mmap", refuse)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not taken for a damaged entry
+        again = load_images(jpegs)
+    assert again.from_cache and again.images.flags.writeable
+    np.testing.assert_array_equal(again.images, first.images)
+
+
 def test_damaged_cache_entry_is_decoded_again(jpegs: list[Path], tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from mmbench import paths

@@ -15,9 +15,9 @@ import numpy as np
 from mmbench.errors import UserError
 
 from .images import Source, SizePolicy, array_digest, decode_images
-from .store import cached_arrays
+from .store import entry_dir, read_entry_during, write_entry
 
-_FORMAT = "2"
+_FORMAT = "3"
 _URL_SCHEMES = ("http://", "https://", "ftp://", "s3://", "gs://", "hf://")
 
 
@@ -42,59 +42,70 @@ def resolve_paths(values: Sequence[Any], base: Path, where: str) -> list[str]:
     return [v if os.path.isabs(v) else root + v for v in values]
 
 
-def source_key(sources: Sequence[Source], salt: str, names: Sequence[str] | None = None) -> str:
-    """The cache key of ``sources``: each file's resolved path, size and mtime (a changed
-    file changes it), each bytes source's blake2b, plus ``salt``. Missing files are refused,
-    naming the first ones."""
+def source_key(sources: Sequence[Source], salt: str) -> str:
+    """Where the decoded arrays of ``sources`` are cached: each file's resolved path, each
+    bytes source's blake2b, plus ``salt`` (whether the files changed is :func:`source_stamp`'s
+    part, checked against the entry's)."""
     h = hashlib.sha256(f"{_FORMAT}\0{salt}\0".encode())
-    texts, stats = _identities(sources)
-    missing = [names[i] if names is not None else str(sources[i])
-               for i in np.flatnonzero(stats[:, 0] < 0)]
-    if missing:
-        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        raise UserError(f"{len(missing)} image file(s) do not exist: "
-                        f"{', '.join(missing[:3])}{more}; fix the paths or add the files")
-    h.update("\n".join(texts).encode())
-    h.update(stats.tobytes())
+    h.update("\n".join(_identities(sources)).encode())
     return h.hexdigest()[:32]
 
 
-def _identities(sources: Sequence[Source]) -> tuple[list[str], np.ndarray]:
-    """Each source's identity: its resolved path and ``[size, mtime_ns]`` (``-1`` for a
-    missing file; ``stat`` follows symlinks, so a changed target changes it), or for bytes
-    their blake2b and ``[len, 0]``. Serial: threads make these ``stat`` calls several times
-    slower (measured); a plain loop over absolute string paths, with the sizes and times
-    gathered into one int64 array rather than formatted per file, keeps the per-file cost at
-    the ``stat`` itself (a cached reload is mostly this loop)."""
+def source_stamp(sources: Sequence[Source], names: Sequence[str] | None = None) -> str:
+    """What changes when one of ``sources`` changes: each file's ``[size, mtime_ns]``
+    (``stat`` follows symlinks, so a changed target changes it; a bytes source's is its length,
+    its content being in :func:`source_key`). Missing files are refused, naming the first ones.
+
+    Serial: threads make these ``stat`` calls several times slower (measured); a plain loop
+    over absolute string paths, with the sizes and times gathered into one int64 array rather
+    than formatted per file, keeps the per-file cost at the ``stat`` itself (a cached reload is
+    mostly this loop, overlapped with checking the cached entry: :func:`load_images`)."""
     stat = os.stat
-    texts: list[str] = []
     flat: list[int] = []
-    text, num = texts.append, flat.extend
+    num = flat.extend
     for src in sources:
         if type(src) is not str or src[:1] != "/":  # bytes, a Path, or a relative path
-            t, pair = _identity(src)
-            text(t)
-            num(pair)
+            num(_stat(src))
             continue
-        text(src)
         try:
             st = stat(src)
         except OSError:
             num((-1, -1))
             continue
         num((st.st_size, st.st_mtime_ns))
-    return texts, np.array(flat, dtype=np.int64).reshape(-1, 2)
+    stats = np.array(flat, dtype=np.int64).reshape(-1, 2)
+    missing = [names[i] if names is not None else str(sources[i])
+               for i in np.flatnonzero(stats[:, 0] < 0)]
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise UserError(f"{len(missing)} image file(s) do not exist: "
+                        f"{', '.join(missing[:3])}{more}; fix the paths or add the files")
+    return hashlib.sha256(stats.tobytes()).hexdigest()[:32]
 
 
-def _identity(src: Source) -> tuple[str, tuple[int, int]]:
+def _identities(sources: Sequence[Source]) -> list[str]:
+    """Each source's identity: its resolved path, or for bytes their blake2b."""
+    if all(type(src) is str and src[:1] == "/" for src in sources):
+        return list(sources)  # type: ignore[arg-type]
+    return [_identity(src) for src in sources]
+
+
+def _identity(src: Source) -> str:
     if isinstance(src, bytes):
-        return "b" + hashlib.blake2b(src, digest_size=16).hexdigest(), (len(src), 0)
-    path = os.path.abspath(os.fspath(src))
+        return "b" + hashlib.blake2b(src, digest_size=16).hexdigest()
+    if type(src) is str and src[:1] == "/":
+        return src
+    return os.path.abspath(os.fspath(src))
+
+
+def _stat(src: Source) -> tuple[int, int]:
+    if isinstance(src, bytes):
+        return len(src), 0
     try:
-        st = os.stat(path)
+        st = os.stat(_identity(src))
     except OSError:
-        return path, (-1, -1)
-    return path, (st.st_size, st.st_mtime_ns)
+        return -1, -1
+    return st.st_size, st.st_mtime_ns
 
 
 @dataclass(frozen=True)
@@ -110,16 +121,20 @@ def load_images(sources: Sequence[Source], policy: SizePolicy = SizePolicy(), *,
                 names: Sequence[str] | None = None, namespace: str = "images",
                 description: str = "decoding images") -> Decoded:
     """Decode ``sources`` (see :func:`~.images.decode_images`), cached in
-    ``cache_dir()/<namespace>/``: a second load of unchanged files reads one ``.npy``."""
-    key = source_key(sources, policy.describe(), names)
+    ``cache_dir()/<namespace>/``: a second load of unchanged files reads one ``.npy``.
 
-    def build() -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        images = decode_images(sources, policy, names=names, description=description)
-        return {"images": images}, {"digest": array_digest(images), "n": len(images)}
-
-    (arrays, meta), hit = cached_arrays(namespace, key, build)
-    images = arrays.get("images")
-    if images is None or len(images) != len(sources) or "digest" not in meta:
-        (arrays, meta), hit = build(), False
-        images = arrays["images"]
-    return Decoded(images, str(meta["digest"]), hit)
+    The entry is found by the files' paths (:func:`source_key`) and used when its recorded
+    :func:`source_stamp` is the files' own: a changed file is decoded again and its entry
+    replaced. Its checksum is verified on another thread while this one stats the files."""
+    folder = entry_dir(namespace, source_key(sources, policy.describe()))
+    found, stamp = read_entry_during(folder, lambda: source_stamp(sources, names))
+    if found is not None:
+        (arrays, meta) = found
+        images = arrays.get("images")
+        if (images is not None and len(images) == len(sources) and "digest" in meta
+                and meta.get("sources") == stamp):
+            return Decoded(images, str(meta["digest"]), True)
+    images = decode_images(sources, policy, names=names, description=description)
+    meta = {"digest": array_digest(images), "n": len(images), "sources": stamp}
+    write_entry(folder, {"images": images}, meta)
+    return Decoded(images, str(meta["digest"]), False)

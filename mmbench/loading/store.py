@@ -12,13 +12,15 @@ import contextlib
 import hashlib
 import io
 import json
+import mmap
 import os
 import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,6 +33,10 @@ META = "meta.json"
 
 #: What :func:`cached_arrays` builds and returns: arrays by name, and JSON-able facts.
 Entry = tuple[dict[str, np.ndarray], dict[str, Any]]
+T = TypeVar("T")
+#: A cache file's bytes as read: mapped copy-on-write (empty files: ``b""``; where files cannot
+#: be mapped, read into memory).
+Buffer = mmap.mmap | bytes | bytearray
 
 
 def seal(folder: Path, sync: bool = False) -> None:
@@ -59,9 +65,9 @@ def damage(folder: Path) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def _verified(folder: Path, keep: bool = True) -> dict[str, bytearray] | str:
-    """Every file listed in ``folder``'s checksums, checked (and with ``keep``, its bytes: each
-    file is read once), or what is wrong with the folder."""
+def _verified(folder: Path, keep: bool = True) -> dict[str, Buffer] | str:
+    """Every file listed in ``folder``'s checksums, checked (and with ``keep``, its bytes:
+    each file is mapped once, :func:`_mapped`), or what is wrong with the folder."""
     if not (folder / CHECKSUMS).exists():
         return f"it has no {CHECKSUMS}: written by an older mmbench, or left unfinished"
     out = {}
@@ -70,9 +76,7 @@ def _verified(folder: Path, keep: bool = True) -> dict[str, bytearray] | str:
         for name, digest in sums.items():
             with open(folder / name, "rb") as fh:
                 if keep:
-                    data = bytearray(os.fstat(fh.fileno()).st_size)
-                    if fh.readinto(data) != len(data) or fh.read(1):
-                        return f"{name} changed while being read"
+                    data = _mapped(fh)
                     actual = hashlib.sha256(data).hexdigest()
                     out[name] = data
                 else:
@@ -84,6 +88,23 @@ def _verified(folder: Path, keep: bool = True) -> dict[str, bytearray] | str:
     return out
 
 
+def _mapped(fh: Any) -> Buffer:
+    """The bytes of the open file ``fh``, mapped copy-on-write: the OS page cache's pages, with
+    neither a copy nor freshly zeroed memory (reading 30 MB into new memory costs a page fault
+    per 4 KB, more than the sha256 of it), and writes to them stay private. Entries are never
+    changed in place (:func:`write_entry` renames a new folder in), so a mapped file stays as
+    it was checked."""
+    size = os.fstat(fh.fileno()).st_size
+    if not size:
+        return b""
+    try:
+        return mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_COPY)
+    except OSError:  # a file system that cannot map files: read it into memory
+        data = bytearray(size)
+        fh.readinto(data)
+        return data
+
+
 def entry_dir(namespace: str, key: str) -> Path:
     """Where the entry ``key`` of ``namespace`` (e.g. ``"cifar10/arrays"``) lives."""
     return paths.cache_dir() / namespace / key
@@ -93,17 +114,37 @@ def read_entry(folder: Path, what: str = "decoded-array cache") -> Entry | None:
     """The arrays and facts of a sealed entry, or None when it is absent or damaged (a
     warning names a damaged one). Each file is read once: its sha256 is checked on the bytes
     the arrays are then made from (no second read, no copy)."""
+    return _entry(folder, _verified(folder) if folder.is_dir() else None, what)
+
+
+def read_entry_during(folder: Path, work: Callable[[], T],
+                      what: str = "decoded-array cache") -> tuple[Entry | None, T]:
+    """:func:`read_entry` of ``folder`` and ``work()`` at the same time: the entry is read and
+    its checksums verified on another thread (file reads and sha256 release the interpreter's
+    lock) while ``work`` runs in this one. An exception of ``work`` is raised once the read is
+    over. A cached reload of many images overlaps its checksum with its ``stat`` of every
+    image file this way (:func:`~.sources.load_images`)."""
     if not folder.is_dir():
+        return None, work()
+    with ThreadPoolExecutor(1, thread_name_prefix="mmbench-verify") as pool:
+        pending = pool.submit(_verified, folder)
+        done = work()
+    return _entry(folder, pending.result(), what), done
+
+
+def _entry(folder: Path, found: dict[str, Buffer] | str | None, what: str) -> Entry | None:
+    """The entry made of :func:`_verified`'s answer (None: no such folder), with a warning
+    naming a damaged one."""
+    if found is None:
         return None
     try:
-        found = _verified(folder)
         if isinstance(found, str):
             warnings.warn(f"{what} {folder} is damaged ({found}); decoding again",
-                          stacklevel=3)
+                          stacklevel=4)
             return None
         if META not in found:
             return None
-        meta = json.loads(found.pop(META).decode("utf-8"))
+        meta = json.loads(bytes(found.pop(META)).decode("utf-8"))
         arrays = {Path(name).stem: _array(data) for name, data in sorted(found.items())
                   if name.endswith(".npy") and "/" not in name}
     except (OSError, ValueError):
@@ -111,7 +152,7 @@ def read_entry(folder: Path, what: str = "decoded-array cache") -> Entry | None:
     return arrays, meta
 
 
-def _array(data: bytearray) -> np.ndarray:
+def _array(data: Buffer) -> np.ndarray:
     """The array of a ``.npy`` file's bytes, as a view of them (writable, no copy)."""
     stream = io.BytesIO(memoryview(data)[:1 << 17].tobytes())
     version = np.lib.format.read_magic(stream)
