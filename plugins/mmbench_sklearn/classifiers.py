@@ -147,23 +147,32 @@ class LogReg(_Wrapped):
 
 class LinearSVM(_Wrapped):
     """Linear SVM (liblinear) with sigmoid-calibrated probabilities (3-fold). ``class_weight``
-    weights the samples of both the SVM and its calibration."""
+    weights the samples of both the SVM and its calibration.
+
+    :param dual: solve the dual problem (coordinate descent) rather than the primal
+        (trust-region Newton); ``"auto"``: scikit-learn's rule, the primal when there are more
+        samples than features. Both find the same optimum, to the solver's tolerance; with
+        strong regularization (small ``C``) the dual is much faster: docs/classifiers.md.
+    """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = _constraints(
-        LinearSVC, ("C", "max_iter", "class_weight", "random_state"))
+        LinearSVC, ("C", "max_iter", "class_weight", "random_state", "dual"))
 
     def __init__(self, *, C: float = 1.0, max_iter: int = 2000, class_weight: str | None = None,
-                 standardize: bool = True, random_state: int | None = None) -> None:
+                 standardize: bool = True, random_state: int | None = None,
+                 dual: bool | str = "auto") -> None:
         self.C = C
         self.max_iter = max_iter
         self.class_weight = class_weight
         self.standardize = standardize
         self.random_state = random_state
+        self.dual = dual
 
     def _make(self) -> Any:
         from sklearn.calibration import CalibratedClassifierCV
 
-        svc = LinearSVC(C=self.C, max_iter=self.max_iter, random_state=self.random_state)
+        svc = LinearSVC(C=self.C, max_iter=self.max_iter, random_state=self.random_state,
+                        dual=self.dual)
         return CalibratedClassifierCV(svc, method="sigmoid", cv=3)
 
     def _fit_model(self, X: np.ndarray, y: np.ndarray) -> None:
