@@ -129,7 +129,7 @@ def load_images(sources: Sequence[Source], policy: SizePolicy = SizePolicy(), *,
     folder = entry_dir(namespace, source_key(sources, policy.describe()))
     found, stamp = read_entry_during(folder, lambda: source_stamp(sources, names))
     if found is not None:
-        (arrays, meta) = found
+        arrays, meta = found
         images = arrays.get("images")
         if (images is not None and len(images) == len(sources) and "digest" in meta
                 and meta.get("sources") == stamp):
