@@ -19,6 +19,7 @@ import numpy as np
 
 from .cache import FeatureCache
 from .errors import MmbenchError, PluginOutputError
+from .heap import reuse_freed_memory
 from .modalities import featurizer_modality
 from .plan import Variant
 from .progress import activity
@@ -132,11 +133,12 @@ def run_job(job: FeaturizeJob, catalog: Any = None, keep: bool = False) -> list[
     check_featurization_memory(feat, plugin_input(job.parts[0] if job.fit_on is None
                                                   else job.fit_on),
                                job.who, "batch_size" in entry.params)
-    if job.fit_on is not None:
-        feat = run(feat.fit, job.fit_on, names[0]) or feat
-    index = job.index or (None,) * len(job.parts)
-    return [check_features(run(feat.transform, part, name), len(part), job.who, rows)
-            for part, rows, name in zip(job.parts, index, names)]
+    with reuse_freed_memory():  # a forward pass's activations reused, not faulted in anew
+        if job.fit_on is not None:
+            feat = run(feat.fit, job.fit_on, names[0]) or feat
+        index = job.index or (None,) * len(job.parts)
+        return [check_features(run(feat.transform, part, name), len(part), job.who, rows)
+                for part, rows, name in zip(job.parts, index, names)]
 
 
 class FeatureProvider:

@@ -98,3 +98,20 @@ def test_efficientnet_imagenet_features_beat_pixels_on_cifar() -> None:
     deep = cross_val_score(clf, feats, y, cv=4).mean()
     pixels = cross_val_score(clf, images.reshape(200, -1) / 255.0, y, cv=4).mean()
     assert deep > pixels + 0.15, (deep, pixels)
+
+
+def test_preprocessing_does_not_depend_on_the_thread_count() -> None:
+    """CPU interpolation rounds differently on 1 and 2 threads (EfficientNet features moved by
+    2e-5), so a pool worker's features differed from a 2-core client's: it runs on one."""
+    images, _ = cifar_images(7)  # 70 real 32 px images, upsampled to 128 px
+    spec = ImageSpec(128, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), "bilinear", crop=True)
+    before = torch.get_num_threads()
+    try:
+        out = []
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            out.append(preprocess(torch.from_numpy(images), spec, torch.float32))
+        assert torch.get_num_threads() == 2  # the caller's thread count is left as it was
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(out[0], out[1])

@@ -11,9 +11,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,6 +161,25 @@ def check_texts(samples: Sequence[Any], who: str) -> list[str]:
     return texts
 
 
+@contextlib.contextmanager
+def one_thread(on: bool = True) -> Iterator[None]:
+    """torch on one intra-op thread inside (when ``on``). CPU interpolation splits its output
+    among the threads, and each piece's vectorised loop ends in a scalar tail that rounds
+    differently, so its result depends on the thread count (EfficientNet features moved by up
+    to 2e-5 between 1 and 2 threads): on one thread the features are the same in any process,
+    a 2-core client's and a pool worker's alike."""
+    import torch
+
+    before = torch.get_num_threads()
+    if on and before != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if on and before != 1:
+            torch.set_num_threads(before)
+
+
 def preprocess(batch: Any, spec: ImageSpec, dtype: Any) -> Any:
     """uint8 ``[B, H, W, 3]`` tensor (on the compute device) -> normalised ``[B, 3, S, S]`` in
     ``dtype``, channels-last."""
@@ -175,8 +195,9 @@ def preprocess(batch: Any, spec: ImageSpec, dtype: Any) -> Any:
     else:
         out = (s, s)
     if (h, w) != out:
-        x = F.interpolate(x, size=out, mode=spec.interpolation, align_corners=False,
-                          antialias=out[0] < h or out[1] < w)
+        with one_thread(x.device.type == "cpu"):
+            x = F.interpolate(x, size=out, mode=spec.interpolation, align_corners=False,
+                              antialias=out[0] < h or out[1] < w)
     if out != (s, s):
         top, left = (out[0] - s) // 2, (out[1] - s) // 2
         x = x[..., top:top + s, left:left + s]
