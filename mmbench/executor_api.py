@@ -29,7 +29,8 @@ from typing import Protocol, runtime_checkable
 from .cell import CellOutcome
 from .executors import (THREAD_VARS, PluginNotInstalledError, array_keys, pin_threads,
                         run_remote, skeleton)
-from .featurize import FeaturizationError, FeaturizeJob, run_job
+from .featurize import FeaturizationError, FeaturizeJob, run_job, shard_jobs, shardable
+from .featurize import run_shard as run_shard_job
 from .plugins import get_catalog
 from .tasks import CellTask, OnDone, OnStart, SerialExecutor, run_task
 from .timeouts import CellTimeout, alarm
@@ -53,4 +54,4 @@ def describe_task(task: CellTask) -> str:
 __all__ = ["THREAD_VARS", "CellOutcome", "CellTask", "CellTimeout", "Executor",
            "FeaturizationError", "FeaturizeJob", "OnDone", "OnStart", "PluginNotInstalledError",
            "SerialExecutor", "alarm", "array_keys", "describe_task", "get_catalog", "pin_threads", "run_job",
-           "run_remote", "run_task", "skeleton"]
+           "run_remote", "run_shard_job", "run_task", "shard_jobs", "shardable", "skeleton"]

@@ -141,6 +141,38 @@ def run_job(job: FeaturizeJob, catalog: Any = None, keep: bool = False) -> list[
                 for part, rows, name in zip(job.parts, index, names)]
 
 
+def shardable(job: FeaturizeJob, size: int) -> bool:
+    """Whether ``job`` can be split into shards of ``size`` samples: one part, more samples
+    than that, and a featurizer that does not learn from them."""
+    return job.fit_on is None and len(job.parts) == 1 and len(job.parts[0]) > size
+
+
+def shard_jobs(job: FeaturizeJob, size: int) -> list[tuple[int, int, FeaturizeJob]]:
+    """``job`` as consecutive shards of ``size`` samples: ``(start, stop, shard job)``, each
+    shard's rows naming its samples in errors. Shards starting at multiples of the featurizer's
+    batch give the same batches as one job, so the matrix assembled from them is the same."""
+    samples = job.parts[0]
+    index = job.index[0] if job.index else None
+    out = []
+    for a in range(0, len(samples), size):
+        b = min(a + size, len(samples))
+        rows = np.arange(a, b) if index is None else np.asarray(index)[a:b]
+        out.append((a, b, FeaturizeJob(job.variant, job.context, None, (samples[a:b],), job.who,
+                                       (rows,))))
+    return out
+
+
+def run_shard(job: FeaturizeJob, start: int, stop: int, where: str) -> np.ndarray:
+    """A shard's matrix (samples ``start:stop``), computed in this process (a worker, which
+    keeps the model for its next shard); a failure names the featurizer, the shard's sample
+    range and ``where`` (the worker)."""
+    try:
+        return run_job(job, keep=True)[0]
+    except Exception as exc:
+        raise FeaturizationError(f"{job.who}: shard of samples {start}-{stop - 1} failed on "
+                                 f"{where}: {exc}") from exc
+
+
 class FeatureProvider:
     """Features for (featurizer variant, split), computed once and cached.
 

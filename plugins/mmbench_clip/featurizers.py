@@ -74,6 +74,8 @@ class ClipImage(_ClipBase):
     """
 
     modality: ClassVar[str] = "image"
+    #: 2: images resized on one thread, so the features no longer depend on the thread count
+    version: ClassVar[str] = "2"
     kind: ClassVar[str] = "image"
 
     def __init__(self, *, model: str = models.DEFAULT_MODEL,

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from mmbench.errors import MmbenchError, UserError
 from mmbench.executor_api import (THREAD_VARS, CellTask, CellTimeout, FeaturizationError,
                                   FeaturizeJob, OnDone, OnStart, array_keys, run_job, run_remote,
-                                  skeleton)
+                                  run_shard_job, shard_jobs, shardable, skeleton)
 
 #: the topic on which workers say which cell they start (``Worker.log_event``)
 START_TOPIC = "mmbench-cell-start"
@@ -158,7 +158,7 @@ class DaskExecutor:
         with ``dask worker ADDRESS --resources GPU=1``); its matrices come back here. A
         featurizer that does not learn from data is split into shards of ``shard_size``
         samples spread over the workers (:meth:`_sharded`)."""
-        if job.fit_on is None and len(job.parts) == 1 and len(job.parts[0]) > self.shard_size:
+        if shardable(job, self.shard_size):
             return [self._sharded(job)]
         client = self._connect()
         [data] = client.scatter([job], hash=False)
@@ -183,19 +183,10 @@ class DaskExecutor:
         import numpy as np
 
         client = self._connect()
-        samples = job.parts[0]
-        index = job.index[0] if job.index else None
-        n = len(samples)
-        futures = []
-        for a in range(0, n, self.shard_size):
-            b = min(a + self.shard_size, n)
-            rows = np.arange(a, b) if index is None else np.asarray(index)[a:b]
-            shard = FeaturizeJob(job.variant, job.context, None, (samples[a:b],), job.who,
-                                 (rows,))
-            futures.append(client.submit(
-                run_shard, shard, a, b, resources=self.resources or None, pure=False,
-                retries=self.retries,
-                key=f"mmbench-shard-{job.variant.name}-{a}-{uuid.uuid4().hex[:8]}"))
+        tag = f"mmbench-shard-{job.variant.name}-{uuid.uuid4().hex[:8]}"
+        futures = [client.submit(run_shard, shard, a, b, resources=self.resources or None,
+                                 pure=False, retries=self.retries, key=f"{tag}-{a}")
+                   for a, b, shard in shard_jobs(job, self.shard_size)]
         try:
             parts = client.gather(futures)
         except MmbenchError:
@@ -345,19 +336,14 @@ class DaskExecutor:
 
 
 def run_shard(job: FeaturizeJob, start: int, stop: int) -> Any:
-    """On a worker: one shard's matrix (samples ``start:stop``); a failure names the
-    featurizer, the shard's sample range and this worker."""
+    """On a worker: one shard's matrix; a failure names this worker."""
     try:
-        return run_job(job, keep=True)[0]
-    except Exception as exc:
-        try:
-            from distributed import get_worker
+        from distributed import get_worker
 
-            where = get_worker().address
-        except ValueError:
-            where = "this process"
-        raise FeaturizationError(f"{job.who}: shard of samples {start}-{stop - 1} failed on "
-                                 f"worker {where}: {exc}") from exc
+        where = f"worker {get_worker().address}"
+    except ValueError:
+        where = "this process"
+    return run_shard_job(job, start, stop, where)
 
 
 def _failure(fut: Any) -> BaseException:

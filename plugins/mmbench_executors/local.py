@@ -7,6 +7,11 @@ running, on which worker, for how long; a cell past its ``timeout`` is stopped i
 (``SIGALRM``: the pool goes on) or, when it does not return to Python within ``GRACE_S`` more
 seconds, by killing that worker: the pool is then started again and the other cells that were
 in flight on it are run again (they were not at fault).
+
+With ``n_jobs > 1`` featurizations run on the workers too (``featurize``), split into shards of
+``shard_size`` samples: one thread per worker instead of a multi-threaded client competing with
+the cells for the cores. Only a featurization on a CUDA device stays in this process (one
+process owns the GPU).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
-from mmbench.executor_api import (CellTask, CellTimeout, OnDone, OnStart, SerialExecutor,
-                                  alarm, array_keys, get_catalog, pin_threads, run_remote,
-                                  skeleton)
+from mmbench.executor_api import (CellTask, CellTimeout, FeaturizationError, FeaturizeJob,
+                                  OnDone, OnStart, SerialExecutor, alarm, array_keys,
+                                  get_catalog, pin_threads, run_job, run_remote, run_shard_job,
+                                  shard_jobs, shardable, skeleton)
 
 from .shared import Ref, SharedArrays, resolve_all
 
@@ -29,6 +35,8 @@ from .shared import Ref, SharedArrays, resolve_all
 GRACE_S = 5.0
 #: how often the pool is polled for started cells and time limits
 POLL_S = 0.2
+#: attempts of a featurization shard whose worker died before it is given up
+SHARD_ATTEMPTS = 3
 _starts: Any = None  # in a worker: the queue on which it says which cell it starts
 
 
@@ -49,20 +57,52 @@ def _run_shared(task: CellTask, train: dict[str, Ref], y_train: Ref, test: dict[
         return run_remote(task, *resolve_all(train, y_train, test, y_test), threads=1)
 
 
+def _featurize_here(job: FeaturizeJob, start: int, stop: int) -> Any:
+    """In a pool worker: a featurization shard (``start:stop``), or a whole job (-1, -1)."""
+    if start < 0:
+        return run_job(job)
+    return run_shard_job(job, start, stop, f"pool worker pid {os.getpid()}")
+
+
+def _on_gpu(job: FeaturizeJob) -> bool:
+    """Whether ``job`` would run on a CUDA device (``auto`` where torch sees one)."""
+    device = str(job.variant.kwargs.get("device", job.context.get("device", "cpu")))
+    if device.startswith("cuda"):
+        return True
+    if device != "auto":
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
 class LocalExecutor:
     """Runs cells in this process, or in ``n_jobs`` worker processes (one BLAS thread each).
 
     :param n_jobs: worker processes; 1 runs every cell in this process.
+    :param featurize: where featurizations run with ``n_jobs > 1``: ``"workers"`` (in shards
+        on the pool; on a CUDA device in this process) or ``"client"`` (this process).
+    :param shard_size: samples per featurization shard (a multiple of the featurizers' batch
+        sizes keeps their batches, and so their matrix, the same as in one process).
     :param catalog: the plugin catalog the cells' plugins come from (set by mmbench, not by a
         suite).
     """
 
     name = "local"
 
-    def __init__(self, *, n_jobs: int = 1, catalog: Any = None) -> None:
-        if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
-            raise ValueError(f"n_jobs must be an integer >= 1, got {n_jobs!r}")
+    def __init__(self, *, n_jobs: int = 1, featurize: str = "workers", shard_size: int = 1024,
+                 catalog: Any = None) -> None:
+        for label, value in (("n_jobs", n_jobs), ("shard_size", shard_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
+        if featurize not in ("client", "workers"):
+            raise ValueError(f"featurize must be 'client' or 'workers', got {featurize!r}")
         self.n_jobs = n_jobs
+        self.featurize = featurize
+        self.shard_size = shard_size
+        self.shards = 0  # featurization shards computed on the workers so far
         self.catalog = catalog
         self._pool: Any = None
         self._starts: Any = None
@@ -73,6 +113,70 @@ class LocalExecutor:
     def remote(self) -> bool:
         """True when cells run in other processes (which load plugins from entry points)."""
         return self.n_jobs > 1
+
+    @property
+    def featurizes(self) -> bool:
+        """Whether featurizations run on the pool (``n_jobs > 1``, ``featurize = "workers"``)."""
+        return self.n_jobs > 1 and self.featurize == "workers"
+
+    def run_featurize(self, job: FeaturizeJob) -> list[Any]:
+        """``job``'s matrices, computed on the pool: in shards of ``shard_size`` samples when
+        the featurizer does not learn from data (rows assembled here in sample order), else
+        as one task. A worker that dies loses only the shards not yet returned, which run
+        again on a fresh pool (:data:`SHARD_ATTEMPTS` times at most). On a CUDA device the
+        job runs in this process."""
+        import numpy as np
+
+        if _on_gpu(job):
+            return run_job(job, self.catalog)
+        pieces = (shard_jobs(job, self.shard_size) if shardable(job, self.shard_size)
+                  else [(-1, -1, job)])
+        done: dict[int, Any] = {}
+        attempts = [0] * len(pieces)
+        while len(done) < len(pieces):
+            done.update(self._featurize_round(pieces, done, attempts))
+        if pieces[0][0] < 0:
+            return done[0]
+        self.shards += len(pieces)
+        return [np.concatenate([done[i] for i in range(len(pieces))], axis=0)]
+
+    def _featurize_round(self, pieces: list[tuple[int, int, FeaturizeJob]], done: dict[int, Any],
+                         attempts: list[int]) -> dict[int, Any]:
+        """Submit the pieces not ``done`` to the pool; their results, until the pool breaks (a
+        worker died), when it is replaced for the next round."""
+        from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        from mmbench.progress import track
+
+        pool = self._start_pool()
+        futures = {pool.submit(_featurize_here, piece, a, b): i
+                   for i, (a, b, piece) in enumerate(pieces) if i not in done}
+        out: dict[int, Any] = {}
+        broken = False
+        what = pieces[0][2].variant.label
+        try:
+            for fut in track(as_completed(futures), total=len(futures),
+                             description=f"{what}: {len(futures)} shard(s) on the pool"):
+                i = futures[fut]
+                try:
+                    out[i] = fut.result()
+                except BrokenProcessPool as exc:
+                    broken = True
+                    attempts[i] += 1
+                    if attempts[i] >= SHARD_ATTEMPTS:
+                        a, b, piece = pieces[i]
+                        raise FeaturizationError(
+                            f"{piece.who}: shard of samples {a}-{b - 1} lost its pool worker "
+                            f"{attempts[i]} times ({exc})") from exc
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+        if broken and pool is self._pool:
+            self._discard_pool()
+            self.restarts += 1
+        return out
 
     def _start_pool(self) -> Any:
         import multiprocessing
@@ -99,7 +203,7 @@ class LocalExecutor:
 
         self._start_pool()
         tokens = itertools.count()
-        running: dict[Future[Any], tuple[CellTask, list[str], int]] = {}
+        running: dict[Future[Any], tuple[CellTask, list[str], int, Any]] = {}
         started: dict[int, tuple[int, float]] = {}  # token -> (worker pid, start time)
         killed: set[int] = set()  # tokens whose worker was killed for their time limit
         attempts: dict[str, int] = {}
@@ -119,7 +223,7 @@ class LocalExecutor:
                 {m: share(k, task.test[m]) for m, k in test_keys.items()},
                 share(ytest_key, task.y_test), token)
             running[fut] = task, [*train_keys.values(), *test_keys.values(), ytrain_key,
-                                  ytest_key], token
+                                  ytest_key], token, pool
 
         def watch() -> None:
             """Note the cells that started; kill a worker whose cell is past its limit."""
@@ -129,11 +233,11 @@ class LocalExecutor:
                 except Exception:  # queue.Empty
                     break
                 started[token] = (pid, at)
-                task = next((t for t, _, k in running.values() if k == token), None)
+                task = next((t for t, _, k, _ in running.values() if k == token), None)
                 if task is not None and on_start is not None:
                     on_start(task, f"worker pid {pid}")
             now = time.time()
-            for task, _, token in list(running.values()):
+            for task, _, token, _ in list(running.values()):
                 if token in started and token not in killed and task.timeout and (
                         now - started[token][1] > task.timeout + GRACE_S):
                     killed.add(token)
@@ -148,13 +252,13 @@ class LocalExecutor:
                            return_when=FIRST_COMPLETED)
             broken = False
             for fut in done:
-                task, keys, token = running.pop(fut)
+                task, keys, token, pool = running.pop(fut)
                 for key in keys:
                     self.shared.release(key)
                 try:
                     outcome = fut.result()
                 except BrokenProcessPool as exc:
-                    broken = True
+                    broken = broken or pool is self._pool  # else already replaced (featurizing)
                     if token in killed:
                         outcome = CellTimeout(task.timeout or 0)
                     elif attempts[task.cell.cell_id] < 2:  # lost with a killed neighbour
@@ -171,8 +275,8 @@ class LocalExecutor:
             if broken:  # every worker is gone: a fresh pool for what is left
                 self._discard_pool()
                 self.restarts += 1
-                while submit_later:
-                    submit(submit_later.pop(0))
+            while submit_later:  # on a fresh pool
+                submit(submit_later.pop(0))
 
         submit_later: list[CellTask] = []
         try:

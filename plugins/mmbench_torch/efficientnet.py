@@ -64,7 +64,8 @@ class EfficientNetLite0:
 
     modality: ClassVar[str] = "image"
     kind: ClassVar[str] = "image"
-    version: ClassVar[str] = "1"
+    #: 2: images resized on one thread, so the features no longer depend on the thread count
+    version: ClassVar[str] = "2"
     fits_on_train: ClassVar[bool] = False
     output_dim: ClassVar[int] = 1280
 
