@@ -5,10 +5,10 @@ glibc serves blocks that large with a fresh ``mmap`` and unmaps them on ``free``
 touches its activations' pages anew: on a virtual machine those page faults cost more than the
 convolutions (EfficientNet-Lite0 at 128 px, 1,024 CIFAR images on one thread: 19.1 s, 11.2 s
 of it in the kernel, against 7.0 s with the memory kept: ``benchmarks/featurize_memory.py``,
-docs/featurizers.md). Inside :func:`reuse_freed_memory` large blocks come from the heap and stay there when freed, so the
-next batch reuses them; on leaving, the allocator's defaults come back and the freed memory is
-returned to the system (``malloc_trim``), so a cell's peak memory, measured later in the same
-process, is not inflated by it. Only where the memory lives changes, never a value computed.
+docs/featurizers.md). Inside :func:`reuse_freed_memory` large blocks come from the heap and
+stay there when freed, so the next batch reuses them; on leaving, the allocator's defaults come
+back and the freed memory is returned to the system (``malloc_trim``), so a cell's peak memory,
+measured later in the same process, is not inflated by it. Only where the memory lives changes, never a value computed.
 """
 
 from __future__ import annotations
