@@ -171,13 +171,14 @@ def one_thread(on: bool = True) -> Iterator[None]:
     import torch
 
     before = torch.get_num_threads()
-    if on and before != 1:
-        torch.set_num_threads(1)
+    if not on or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
     try:
         yield
     finally:
-        if on and before != 1:
-            torch.set_num_threads(before)
+        torch.set_num_threads(before)
 
 
 def preprocess(batch: Any, spec: ImageSpec, dtype: Any) -> Any:
