@@ -119,7 +119,7 @@ def evaluate_cell(
         if tuned is not None and select:
             with guard(who, inputs):
                 tuned.candidates = oracle(cell, tuned, train, y_train, test, y_test,
-                                          n_classes, build, context, pool, proba)
+                                          n_classes, build, context, pool, proba, fusion)
     except InputWriteError:
         raise
     except PluginOutputError as exc:  # e.g. a classifier's probabilities, checked in a fusion

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from contextlib import suppress
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from .failures import where
 from .featurize import FeatureProvider, index_digest
 from .inputs import cell_inputs, changes, recorded_inputs
 from .lock import FileLock
+from .ordering import LongestFirst
 from .paths import cache_dir
 from .plan_size import announce
 from .plan import Cell, Plan, Variant, plan_suite, short_hash
@@ -67,6 +69,7 @@ class Runner:
         self.device = resolve_device(self.suite.device) if self._needs_device() else "cpu"
         remote = getattr(self.executor, "featurizes", False)  # workers resolve "auto" there
         self.cost = Breakdown()  # where the time goes (mmbench.breakdown)
+        self.longest_first = LongestFirst()  # the order of a split's cells (mmbench.ordering)
         self.features = FeatureProvider(
             FeatureCache(root / "features"), catalog,
             {"device": self.suite.device if remote else self.device},
@@ -127,17 +130,18 @@ class Runner:
             self._prepare()  # connect and check the cluster before anything
         with Reporter(self.console, self.live) as reporter:
             self.reporter = reporter
-            by_dataset, unloadable = self._pending(recorded)
-            if by_dataset or unloadable:
-                self._prepare()
-            self.cells_task = reporter.add_task(
-                "cells", sum(map(len, by_dataset.values())) + len(unloadable))
-            for cell, exc in unloadable:  # its dataset did not load; other datasets run
-                self._not_recorded(cell, exc)
             try:  # one stream of tasks for the whole run: executors overlap splits
-                dispatch(self.executor, self._all_tasks(by_dataset), self._on_done, reporter,
-                         lambda task: describe(task.cell), self.cell_timeout)
-            finally:  # remote executors hold a client/cluster across splits
+                by_dataset, unloadable = self._pending(recorded)
+                if by_dataset or unloadable:
+                    self._prepare()
+                self.cells_task = reporter.add_task(
+                    "cells", sum(map(len, by_dataset.values())) + len(unloadable))
+                for cell, exc in unloadable:  # its dataset did not load; other datasets run
+                    self._not_recorded(cell, exc)
+                if by_dataset:  # (else nothing to start: every cell is recorded)
+                    dispatch(self.executor, self._all_tasks(by_dataset), self._on_done,
+                             reporter, lambda task: describe(task.cell), self.cell_timeout)
+            finally:  # the executor's workers (pool, cluster) were started by _prepare
                 close = getattr(self.executor, "close", None)
                 if close is not None:
                     close()
@@ -158,11 +162,9 @@ class Runner:
         """Store the redundancy/complementarity diagnostic (``complementarity.json``)."""
         from .complementarity import store as store_complementarity
 
-        with self.cost.timed("complementarity diagnostic"):
-            try:
-                store_complementarity(self.store.root)
-            except UserError:  # no usable record (every cell failed): nothing to diagnose
-                pass
+        # UserError: no usable record (every cell failed), nothing to diagnose
+        with self.cost.timed("complementarity diagnostic"), suppress(UserError):
+            store_complementarity(self.store.root)
 
     def _prepare(self) -> None:
         """Before any work: the feature cache must be writable, the executor ready."""
@@ -275,8 +277,8 @@ class Runner:
                 train, test = self._splits[variant][(split, seed, fold)]
                 if self.suite.imbalance is not None:
                     train = imbalance_train(train, data.y, self.suite.imbalance.ratio, seed)
-                yield from (t for t in self._tasks(group, data, train, test,
-                                                   len(data.class_names))
+                yield from (t for t in self._tasks(self.longest_first.order(group), data,
+                                                   train, test, len(data.class_names))
                             if not self.sharing.follows(t))  # else another seed computes it
 
     def _on_done(self, task: CellTask, outcome: CellOutcome | BaseException,
@@ -351,6 +353,7 @@ class Runner:
             return
         if same_as is None:  # a shared computation's time counts once
             self.cost.add_cell(outcome.timings, outcome.worker)
+            self.longest_first.done(cell, outcome.timings)
         record.update(status="ok", metrics=outcome.metrics, timings=outcome.timings,
                       dims=outcome.dims, memory=outcome.memory, worker=outcome.worker)
         if outcome.robustness:

@@ -8,12 +8,17 @@ fold's fitting part and scored on its held-out part with the suite's headline me
 candidate with the best mean score over folds wins (ties: the first in grid order), as
 ``GridSearchCV`` decides; the cell is then refitted with it on the whole training split.
 
-Two things keep the search cheap without changing what it chooses:
+Three things keep the search cheap without changing what it chooses:
 
 - **fits are shared**: a classifier fitted on the same matrix and labels with the same params
   is fitted once (late fusions re-use their per-modality classifiers across a swept ``alpha``,
   and their unimodal cells' inner fits when they run in the same process); the features are
   the cell's cached ones, sliced per fold once;
+- **a fusion's representation is learned once**: a fusion that learns a representation and
+  classifies it (:class:`~mmbench.protocols.RepresentationFusion`: concat, weighted-sum, PLS,
+  CCA, tensor, the torch fusions) is fitted once per fold and fusion candidate; each classifier
+  candidate only refits the classifier on that representation (``fusions_reused`` in the
+  record's ``tuned.fits``), as does a ``select`` cell's test-oracle refit of its candidates;
 - **warm starts along a regularisation path**: a classifier declaring ``path_params`` (the
   built-in ``logreg``: ``C``) and a ``warm_start`` parameter is fitted along increasing values
   of those params, each fit starting from the previous solution on the same data. A warm fit
@@ -224,6 +229,34 @@ def make_factory(build: Build, variant: Variant, context: Mapping[str, Any], poo
     return make
 
 
+class Stages:
+    """Fusions fitted on one training set, by fusion params: a fusion candidate whose fitted
+    representation (:class:`~mmbench.protocols.RepresentationFusion`) is already there only
+    refits its classifier (``refit_classifier``); the numbers are those of a full fit."""
+
+    def __init__(self) -> None:
+        self.fitted: dict[str, Any] = {}
+        self.reused = 0
+
+    def keep(self, params: Mapping[str, Any], fusion: Any) -> None:
+        """Remember ``fusion``, fitted with fusion ``params``, if it can refit its classifier."""
+        if callable(getattr(fusion, "refit_classifier", None)):
+            self.fitted[repr(sorted(params.items()))] = fusion
+
+    def fit(self, make: Callable[[], Any], params: Mapping[str, Any], views: Views,
+            y: np.ndarray, make_classifier: Callable[[], Any]) -> Any:
+        """``make()`` fitted on ``views``, ``y`` with ``make_classifier``, or a fitted fusion
+        of the same ``params`` with only its classifier refitted."""
+        done = self.fitted.get(repr(sorted(params.items())))
+        if done is not None:
+            self.reused += 1
+            return done.refit_classifier(views, y, make_classifier)
+        fusion = make()
+        fusion.fit(views, y, make_classifier)
+        self.keep(params, fusion)
+        return fusion
+
+
 def search(cell: Cell, views: Views, y: np.ndarray, n_classes: int, inner: InnerSplit,
            metric: str, build: Build, context: Mapping[str, Any]) -> Tuned:
     """Score every candidate on the inner folds of ``(views, y)`` and pick the best (see the
@@ -240,19 +273,22 @@ def search(cell: Cell, views: Views, y: np.ndarray, n_classes: int, inner: Inner
     pool = FitPool(warm=bool(path_params))
     folds = list(inner.split(None, y))
     table = np.full((len(points), len(folds)), np.nan)
+    reused = 0
     for j, (fit_idx, val_idx) in enumerate(folds):
         fit_views = {m: np.asarray(v)[fit_idx] for m, v in views.items()}
         val_views = {m: np.asarray(v)[val_idx] for m, v in views.items()}
         sub = {**context, "inner_cv": inner.subset(fit_idx)}
+        stages = Stages()  # per fold: a representation fusion learns its part once
         for i in sorted(range(len(points)), key=order):
             fp, cp = points[i]
             group = (j, repr(sorted((k, v) for k, v in {**fp, **cp}.items()
                                     if k not in path_params)))
-            fusion = build(cell.fusion.with_params(fp), sub)
-            fusion.fit(fit_views, y[fit_idx], make_factory(
-                build, cell.classifier.with_params(cp), sub, pool,
-                group if path_params else None))
+            fusion = stages.fit(lambda fp=fp: build(cell.fusion.with_params(fp), sub), fp,
+                                fit_views, y[fit_idx], make_factory(
+                                    build, cell.classifier.with_params(cp), sub, pool,
+                                    group if path_params else None))
             table[i, j] = score(y[val_idx], fusion.predict_proba(val_views), metric, n_classes)
+        reused += stages.reused
     means = table.mean(axis=1)
     best = int(np.flatnonzero(means == means.max())[0])
     fp, cp = points[best]
@@ -261,7 +297,8 @@ def search(cell: Cell, views: Views, y: np.ndarray, n_classes: int, inner: Inner
                  [{"fusion": p[0], "classifier": p[1], "mean": float(means[i]),
                    "folds": [float(s) for s in table[i]]} for i, p in enumerate(points)],
                  dict(inner.spec), metric, {"fitted": pool.fitted, "shared": pool.shared,
-                                            "redone_cold": pool.redone})
+                                            "redone_cold": pool.redone,
+                                            "fusions_reused": reused})
 
 
 def _sortable(value: Any) -> Any:
@@ -271,17 +308,21 @@ def _sortable(value: Any) -> Any:
 
 def oracle(cell: Cell, tuned: Tuned, train: Views, y_train: np.ndarray, test: Views,
            y_test: np.ndarray, n_classes: int, build: Build, context: Mapping[str, Any],
-           pool: FitPool, chosen_proba: np.ndarray) -> list[dict[str, Any]]:
+           pool: FitPool, chosen_proba: np.ndarray, chosen: Any = None,
+           ) -> list[dict[str, Any]]:
     """Every candidate refitted on the whole training split and scored on test (the chosen
-    one's probabilities are given): what a sweep read off the test split would have shown."""
+    one's probabilities and, optionally, its fitted fusion are given): what a sweep read off
+    the test split would have shown."""
     out = []
+    stages = Stages()
+    stages.keep(tuned.chosen["fusion"], chosen)
     for fp, cp in split_grid(cell):
         if fp == tuned.chosen["fusion"] and cp == tuned.chosen["classifier"]:
             proba = chosen_proba
         else:
-            fusion = build(cell.fusion.with_params(fp), context)
-            fusion.fit(dict(train), y_train, make_factory(
-                build, cell.classifier.with_params(cp), context, pool))
+            fusion = stages.fit(lambda fp=fp: build(cell.fusion.with_params(fp), context), fp,
+                                dict(train), y_train, make_factory(
+                                    build, cell.classifier.with_params(cp), context, pool))
             proba = fusion.predict_proba(dict(test))
         m = compute_metrics(y_test, np.asarray(proba).argmax(axis=1), n_classes)
         out.append({"fusion": fp, "classifier": cp, "test": {k: m[k] for k in SCALAR_METRICS}})

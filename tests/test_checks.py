@@ -15,7 +15,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mmbench import checks
-from mmbench.protocols import FeaturizerBase, FusionBase, MultimodalData, missing_rows
+from mmbench.protocols import (FeaturizerBase, FusionBase, MultimodalData, RepresentationFusion,
+                               missing_rows)
 from mmbench.testing import (check_classifier, check_dataset, check_featurizer, check_fusion,
                              parametrize_with_checks, tiny_data)
 
@@ -239,6 +240,42 @@ class BatchCentred(MeanLate):
             {m: v - np.nanmean(v, axis=0) + self.means_[m] for m, v in views.items()})
 
 
+class ClassifierScaled(RepresentationFusion):
+    """Scales its representation by its classifier's ``C``: it depends on the classifier, so
+    a refit of another classifier on it is not what a full fit gives."""
+
+    level = "feature"
+
+    def fit(self, views, y, make_classifier):
+        self._set_classes(y)
+        clf = make_classifier()
+        self.scale_ = clf.get_params().get("C", 1.0)
+        self.means_ = {m: v.mean(axis=0) for m, v in views.items()}
+        self.clf_ = clf.fit(self.represent(views), y)
+        return self
+
+    def represent(self, views):
+        blocks = []
+        for m in sorted(views):
+            x = np.array(views[m], dtype=np.float64)
+            x[missing_rows(x)] = self.means_[m]
+            blocks.append(x)
+        return np.hstack(blocks) * self.scale_
+
+
+class RefitsInPlace(ClassifierScaled):
+    """Its representation is the classifier's own, but a refit replaces its classifier."""
+
+    def fit(self, views, y, make_classifier):
+        super().fit(views, y, lambda: LogisticRegression(max_iter=500))
+        self.clf_ = make_classifier().fit(self.represent(views), y)
+        return self
+
+    def refit_classifier(self, views, y, make_classifier):
+        self.clf_ = make_classifier().fit(self.represent(views), y)
+        return self
+
+
 class Jitter(Centroid):
     def fit(self, X, y):
         super().fit(X, y)
@@ -370,6 +407,10 @@ BROKEN = [
     (BatchCentred, checks.check_fusion_complete_rows_unchanged,
      "when other rows of the batch lost a modality; impute and scale with statistics of the "
      "training views"),
+    (ClassifierScaled, checks.check_fusion_refit_classifier,
+     "refit_classifier() with another classifier predicts up to"),
+    (RefitsInPlace, checks.check_fusion_refit_classifier,
+     "refit_classifier() changed the fusion it was called on"),
     (Jitter, checks.check_same_random_state,
      "Jitter: two fits with the same parameters on the same data gave different "
      "predict_proba()"),

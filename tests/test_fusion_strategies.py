@@ -104,12 +104,12 @@ def test_weighted_sum_alpha_one_is_the_projected_image(projection: str) -> None:
     tr, te = split(views, 200)
     ws = fusion.WeightedSum(alpha=1.0, projection=projection).fit(tr, y[:200], logreg)
     projected = ws.project(te)
-    np.testing.assert_allclose(ws.fuse(te), projected["image"], atol=1e-12)
+    np.testing.assert_allclose(ws.represent(te), projected["image"], atol=1e-12)
     alone = logreg().fit(ws.project(tr)["image"], y[:200])
     np.testing.assert_allclose(ws.predict_proba(te), alone.predict_proba(projected["image"]),
                                atol=1e-10)
     half = fusion.WeightedSum(alpha=0.5, projection=projection).fit(tr, y[:200], logreg)
-    np.testing.assert_allclose(half.fuse(te), 0.5 * projected["image"] + 0.5 * projected["text"],
+    np.testing.assert_allclose(half.represent(te), 0.5 * projected["image"] + 0.5 * projected["text"],
                                atol=1e-12)
 
 

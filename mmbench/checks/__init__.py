@@ -30,7 +30,7 @@ from .fusions import (check_fusion_all_missing_gives_prior, check_fusion_class_m
                       check_fusion_complete_rows_unchanged, check_fusion_contract,
                       check_fusion_fit_returns_self, check_fusion_learns,
                       check_fusion_leaves_views_alone, check_fusion_missing_modality,
-                      check_fusion_predict_proba)
+                      check_fusion_predict_proba, check_fusion_refit_classifier)
 
 #: the rules of every fitted kind, after its own
 FITTED = [check_same_random_state, check_fit_twice, check_params_unchanged_by_fit,
@@ -46,6 +46,7 @@ CHECKS: dict[str, list[Check]] = {
                check_fusion_learns, check_fusion_missing_modality,
                check_fusion_all_missing_gives_prior, check_fusion_complete_rows_unchanged,
                check_fusion_class_missing_from_training, check_fusion_leaves_views_alone,
+               check_fusion_refit_classifier,
                *FITTED],
     "classifier": [check_classifier_contract, check_classifier_params,
                    check_classifier_fit_returns_self, check_classifier_predict_proba,

@@ -168,3 +168,32 @@ def check_fusion_complete_rows_unchanged(plugin: Any, make_classifier: Any = Non
                      f"{diff.max():.3g}) when other rows of the batch lost a modality; "
                      f"impute and scale with statistics of the training views, never of the "
                      f"batch being predicted")
+
+
+def check_fusion_refit_classifier(plugin: Any, make_classifier: Any = None,
+                                  data: MultimodalData | None = None) -> None:
+    """A fusion with ``refit_classifier`` (a ``RepresentationFusion``, whose representation is
+    learned once for every classifier a tuned cell tries): another classifier refitted on the
+    fitted representation predicts what a full fit with it predicts, and the fusion it came
+    from predicts as before."""
+    if not callable(getattr(plugin_class(plugin), "refit_classifier", None)):
+        return
+    from sklearn.linear_model import LogisticRegression
+
+    views, y, _ = fusion_views(data)
+    cut = int(len(y) * 0.7)
+    tr = {m: v[:cut] for m, v in views.items()}
+    te = {m: v[cut:] for m, v in views.items()}
+    other = lambda: LogisticRegression(C=0.01, max_iter=500)  # noqa: E731
+    fusion = fresh(plugin).fit(tr, y[:cut], make_classifier or logreg)
+    before = fusion.predict_proba(te)
+    refit = fusion.refit_classifier(tr, y[:cut], other).predict_proba(te)
+    full = fresh(plugin).fit(tr, y[:cut], other).predict_proba(te)
+    if np.abs(refit - full).max() > 1e-9:
+        fail(plugin, f"refit_classifier() with another classifier predicts up to "
+                     f"{np.abs(refit - full).max():.3g} away from fit() with it; the "
+                     f"representation must not depend on the classifier (else do not derive "
+                     f"from RepresentationFusion)")
+    if not np.array_equal(fusion.predict_proba(te), before):
+        fail(plugin, "refit_classifier() changed the fusion it was called on; return a copy "
+                     "with the new classifier")

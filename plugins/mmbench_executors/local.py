@@ -106,6 +106,7 @@ class LocalExecutor:
         self.catalog = catalog
         self._pool: Any = None
         self._starts: Any = None
+        self._booted: list[Any] = []
         self.shared = SharedArrays()
         self.restarts = 0  # pools started again after a worker was killed
 
@@ -178,7 +179,14 @@ class LocalExecutor:
             self.restarts += 1
         return out
 
-    def _start_pool(self) -> Any:
+    def prepare(self) -> None:
+        """Start the worker processes (``n_jobs > 1``) without waiting for them: they import
+        the plugins while the run loads its data (the runner calls this only when there are
+        cells to run)."""
+        if self.n_jobs > 1:
+            self._start_pool(wait_for_workers=False)
+
+    def _start_pool(self, wait_for_workers: bool = True) -> Any:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, wait
 
@@ -190,7 +198,9 @@ class LocalExecutor:
                                              initializer=_start_worker,
                                              initargs=(self._starts,))
             # start every worker now, in parallel (the pool spawns lazily, one per submit)
-            wait([self._pool.submit(os.getpid) for _ in range(self.n_jobs)])
+            self._booted = [self._pool.submit(os.getpid) for _ in range(self.n_jobs)]
+        if wait_for_workers:
+            wait(self._booted)
         return self._pool
 
     def run(self, tasks: Iterable[CellTask], on_done: OnDone,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
+from mmbench.protocols import MakeClassifier, RepresentationFusion, Views, missing_rows
 
 from .common import (Projector, alpha_notes, check_alpha, check_positive_int, check_seed,
                      dims_problems, resolve_dim)
@@ -15,7 +15,7 @@ from .common import (Projector, alpha_notes, check_alpha, check_positive_int, ch
 NORMALIZATIONS = ("standard", "l2", "none")
 
 
-class Concat(FusionBase):
+class Concat(RepresentationFusion):
     """Concatenate the modalities' features (each standardized or L2-normalized first).
 
     Missing modality: its block is imputed with the training mean of that modality's features.
@@ -43,7 +43,8 @@ class Concat(FusionBase):
             return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
         return x
 
-    def _stack(self, views: Views) -> np.ndarray:
+    def represent(self, views: Views) -> np.ndarray:
+        """The normalized blocks side by side (a missing block: the training mean)."""
         blocks = []
         for m in sorted(views):
             x = np.array(views[m], dtype=np.float64)
@@ -58,18 +59,14 @@ class Concat(FusionBase):
             m: (v.mean(axis=0), np.where(v.std(axis=0) > 1e-8, v.std(axis=0), 1.0))
             for m, v in views.items()
         }
-        self.clf_ = make_classifier().fit(self._stack(views), y)
+        self.clf_ = make_classifier().fit(self.represent(views), y)
         return self
-
-    def predict_proba(self, views: Views) -> np.ndarray:
-        return self._prior_where_all_missing(
-            views, self._full_proba(self.clf_, self._stack(views)))
 
 
 PROJECTIONS = ("pca", "identity")
 
 
-class WeightedSum(FusionBase):
+class WeightedSum(RepresentationFusion):
     """H = alpha * F + (1 - alpha) * G: the modalities projected to one dimension, then summed.
 
     ``projection="pca"`` standardizes each modality and projects it with a PCA fitted on the
@@ -155,7 +152,7 @@ class WeightedSum(FusionBase):
             out[m] = x
         return out
 
-    def fuse(self, views: Views) -> np.ndarray:
+    def represent(self, views: Views) -> np.ndarray:
         """H, the weighted sum of the projected modalities."""
         projected = self.project(views)
         w = self.weights(sorted(projected))
@@ -174,9 +171,6 @@ class WeightedSum(FusionBase):
         self.means_ = {m: np.zeros(d) for m, d in dims.items()}
         if self.projection == "identity":
             self.means_ = {m: p.mean(axis=0) for m, p in self.project(views).items()}
-        self.clf_ = make_classifier().fit(self.fuse(views), y)
+        self.clf_ = make_classifier().fit(self.represent(views), y)
         return self
 
-    def predict_proba(self, views: Views) -> np.ndarray:
-        return self._prior_where_all_missing(
-            views, self._full_proba(self.clf_, self.fuse(views)))

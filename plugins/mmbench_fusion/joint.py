@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
+from mmbench.protocols import MakeClassifier, RepresentationFusion, Views, missing_rows
 
 from .common import Standardizer, check_device, check_positive_int, check_seed
 
 
-class _TorchFusion(FusionBase):
+class _TorchFusion(RepresentationFusion):
     """Standardize each view, train ``self._network`` with a softmax head, then classify its
     representation with the cell's classifier.
 
@@ -132,10 +132,6 @@ class _TorchFusion(FusionBase):
             xs = [torch.as_tensor(z[m], dtype=torch.float32, device=dev) for m in self.names_]
             ps = [torch.as_tensor(present[m], device=dev) for m in self.names_]
             return self.net_(xs, ps).cpu().numpy().astype(np.float64)
-
-    def predict_proba(self, views: Views) -> np.ndarray:
-        return self._prior_where_all_missing(
-            views, self._full_proba(self.clf_, self.represent(views)))
 
 
 def _module(build: Callable[[Any], Any]) -> Any:

@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from mmbench.protocols import FusionBase, MakeClassifier, Views, missing_rows
+from mmbench.protocols import MakeClassifier, RepresentationFusion, Views, missing_rows
 
 from .common import (Projector, Standardizer, check_positive_int, check_seed, dims_problems,
                      resolve_dim)
 
 
-class _Subspace(FusionBase):
+class _Subspace(RepresentationFusion):
     """Two views -> paired latent scores (CCA / PLS), averaged into one representation.
 
     :param n_components: number of latent components (not set: min(8, the smallest view's
@@ -91,10 +91,6 @@ class _Subspace(FusionBase):
         total = has.sum(axis=0)
         return (has[0, :, None] * a + has[1, :, None] * b) / np.maximum(total, 1)[:, None]
 
-    def predict_proba(self, views: Views) -> np.ndarray:
-        return self._prior_where_all_missing(
-            views, self._full_proba(self.clf_, self.represent(views)))
-
 
 class CCA(_Subspace):
     """Canonical correlation analysis (scikit-learn) of two standardized modalities, each first
@@ -129,7 +125,7 @@ class PLS(_Subspace):
         return PLSCanonical(n_components=n, scale=False, max_iter=self.max_iter)
 
 
-class Tensor(FusionBase):
+class Tensor(RepresentationFusion):
     """Tensor fusion (Zadeh et al. 2017): each modality standardized and reduced by PCA (fitted
     on train) to ``dim`` components, a constant 1 appended, and the outer product of the
     modalities flattened (so it holds every unimodal feature and every cross-modal product) and
@@ -174,7 +170,3 @@ class Tensor(FusionBase):
         self.mean_, self.scale_ = t.mean(axis=0), np.where(std > 1e-8, std, 1.0)
         self.clf_ = make_classifier().fit(self.represent(views), y)
         return self
-
-    def predict_proba(self, views: Views) -> np.ndarray:
-        return self._prior_where_all_missing(
-            views, self._full_proba(self.clf_, self.represent(views)))
