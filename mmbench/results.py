@@ -54,6 +54,14 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether ``path`` holds exactly ``data``."""
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -83,10 +91,13 @@ class ResultStore:
             atomic_write_bytes(self.pred_path(cell_id), blob)
             record = {**record, "predictions_sha256": hashlib.sha256(blob).hexdigest()}
         path = self.record_path(cell_id)
+        data = json.dumps(record, indent=1, default=_json_default).encode()
         try:
-            atomic_write_bytes(path, json.dumps(record, indent=1, default=_json_default).encode())
+            atomic_write_bytes(path, data)
         except BaseException:
-            if y_pred is not None:  # no predictions without their record: the cell is missing
+            # no predictions without their record: the cell is missing; but a record that is
+            # in place (Ctrl-C came while its folder was being synced) is whole and stays
+            if y_pred is not None and not _holds(path, data):
                 self.pred_path(cell_id).unlink(missing_ok=True)
                 path.unlink(missing_ok=True)
             raise

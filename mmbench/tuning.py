@@ -18,7 +18,7 @@ Three things keep the search cheap without changing what it chooses:
   classifies it (:class:`~mmbench.protocols.RepresentationFusion`: concat, weighted-sum, PLS,
   CCA, tensor, the torch fusions) is fitted once per fold and fusion candidate; each classifier
   candidate only refits the classifier on that representation (``fusions_reused`` in the
-  record's ``tuned.fits``), as does a ``select`` cell's test-oracle refit of its candidates;
+  record's ``tuning.fits``), as does a ``select`` cell's test-oracle refit of its candidates;
 - **warm starts along a regularisation path**: a classifier declaring ``path_params`` (the
   built-in ``logreg``: ``C``) and a ``warm_start`` parameter is fitted along increasing values
   of those params, each fit starting from the previous solution on the same data. A warm fit

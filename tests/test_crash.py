@@ -247,6 +247,34 @@ except OSError as exc:
     assert not [p for p in store.root.rglob(".*") if p.name.endswith(".tmp")]
 
 
+def test_ctrl_c_after_a_record_is_in_place_keeps_it(smoke_suite: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the cells folder is synced, after the record was renamed into place: the
+    record and its predictions are whole and stay (the cell counts as recorded)."""
+    store = ResultStore(run_suite(smoke_suite, quiet()).results_dir)
+    before = check_whole(store)
+    cid = sorted(before)[0]
+    pred = store.predictions(cid)
+    import mmbench.cache
+
+    sync = mmbench.cache.fsync_dir
+
+    def interrupted(folder: Path) -> None:
+        if folder == store.cells_dir:
+            raise KeyboardInterrupt
+        sync(folder)
+
+    monkeypatch.setattr(mmbench.cache, "fsync_dir", interrupted)
+    record = {**before[cid], "note": "rewritten"}
+    record.pop("predictions_sha256")
+    with pytest.raises(KeyboardInterrupt):
+        store.write(record, **pred)
+    monkeypatch.undo()
+    after = check_whole(store)
+    assert after[cid]["note"] == "rewritten" and cid in store.completed()
+    assert set(after) == set(before)
+
+
 def test_guarantees_in_the_readme_name_tests_that_exist() -> None:
     import re
 

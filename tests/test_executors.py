@@ -426,3 +426,40 @@ def test_featurizers_run_on_the_worker_with_the_resource(tmp_path: Path,
     missing = remote.replace("GPU = 1", "TPU = 2")
     with pytest.raises(UserError, match=r"offers resources TPU=2.*--resources"):
         run_suite(write(tmp_path, body.replace("-workers", "-tpu"), "tpu", missing))
+
+
+SLOW_TEARDOWN = '''
+import time
+
+
+class SlowTeardown:
+    def __del__(self):
+        time.sleep(30)
+
+
+KEPT = []
+
+
+def hold() -> int:
+    """Keep an object whose teardown takes 30 s in this worker."""
+    KEPT.append(SlowTeardown())
+    return len(KEPT)
+'''
+
+
+def test_pool_workers_exit_without_tearing_the_interpreter_down(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shutting the pool down waits for its workers; a worker holding objects that are slow to
+    tear down (torch, xgboost, kept fits) ends at once instead (all its results were sent)."""
+    from mmbench_executors.local import LocalExecutor
+
+    (tmp_path / "slow_teardown.py").write_text(SLOW_TEARDOWN)
+    monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers get this sys.path
+    import slow_teardown
+
+    ex = LocalExecutor(n_jobs=2)
+    pool = ex._start_pool()
+    assert [f.result() for f in [pool.submit(slow_teardown.hold) for _ in range(2)]] != []
+    t0 = time.monotonic()
+    ex.close()
+    assert time.monotonic() - t0 < 15  # a torn-down worker would sleep 30 s in __del__

@@ -129,3 +129,51 @@ def test_a_bad_suite_cell_timeout_is_refused(tmp_path: Path) -> None:
     site, suite = setup(tmp_path, "none", extra="cell_timeout = -5")
     proc = mmbench(site, "validate", suite)
     assert proc.returncode == 2 and "cell_timeout" in proc.stderr
+
+
+BESIDE = """
+name = "h"
+results_dir = "{results}"
+cache_dir = "{cache}"
+seeds = [0]
+
+[[datasets]]
+name = "synthetic"
+params = {{ n = 120, n_classes = 3 }}
+
+[[featurizers]]
+name = "hog-color"
+params = {{ pixels_per_cell = 4 }}
+
+[[featurizers]]
+name = "slow-means"
+params = {{ delay = 12.0 }}
+
+[[classifiers]]
+name = "hang"
+params = {{ mode = "native" }}
+only = {{ featurizers = ["hog-color"] }}
+
+[[classifiers]]
+name = "logreg"
+only = {{ featurizers = ["slow-means"] }}
+"""
+
+
+def test_a_cell_past_its_limit_is_stopped_while_a_featurization_runs(tmp_path: Path) -> None:
+    """The pool's hung cell is killed at its limit even while the next featurization's shard
+    runs beside it (not once the shard is done); the shard, lost with the pool, runs again."""
+    site = install(tmp_path / "site")
+    suite = tmp_path / "h.toml"
+    suite.write_text(BESIDE.format(results=tmp_path / "results", cache=tmp_path / "cache"))
+    proc = mmbench(site, "run", suite, "--n-jobs", "2", "--cell-timeout", "1")
+    assert proc.returncode == 1, proc.stderr  # the hung cell failed
+    lines = proc.stdout.splitlines()
+    failed = next(i for i, ln in enumerate(lines) if ln.startswith("FAILED") and "hang(" in ln)
+    shard = next(i for i, ln in enumerate(lines)
+                 if ln.startswith("slow-means") and "on the pool: done" in ln)
+    assert failed < shard, proc.stdout
+    assert "timed out after 1 s" in lines[failed]
+    got = statuses(tmp_path)
+    assert got["unimodal/image/hang"][0] == "failed"
+    assert got["unimodal/image/logreg"] == ("ok", ""), got

@@ -11,17 +11,22 @@ in flight on it are run again (they were not at fault).
 With ``n_jobs > 1`` featurizations run on the workers too (``featurize``), split into shards of
 ``shard_size`` samples: one thread per worker instead of a multi-threaded client competing with
 the cells for the cores. Only a featurization on a CUDA device stays in this process (one
-process owns the GPU).
+process owns the GPU). While shards run, the cells beside them are collected as they finish
+and held to their time limits; shards lost to a worker killed for a cell's time limit run again
+without counting against their attempts.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import itertools
 import os
 import signal
+import sys
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mmbench.executor_api import (CellTask, CellTimeout, FeaturizationError, FeaturizeJob,
@@ -41,11 +46,23 @@ _starts: Any = None  # in a worker: the queue on which it says which cell it sta
 
 
 def _start_worker(starts: Any = None) -> None:
-    """Pool initializer: one BLAS thread, and the plugins loaded before the first cell."""
+    """Pool initializer: one BLAS thread, the plugins loaded before the first cell, and a quick
+    exit when the pool shuts down."""
     global _starts
     _starts = starts
     pin_threads()
     get_catalog()
+    atexit.register(_exit_now)  # runs first (last registered): nothing after it runs
+
+
+def _exit_now() -> None:
+    """A worker's exit once its pool is shut down (its results are all sent): output flushed,
+    then the process ends without tearing the interpreter down, which took seconds in a
+    worker holding torch, xgboost and its kept fits while ``close()`` waited for it."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def _run_shared(task: CellTask, train: dict[str, Ref], y_train: Ref, test: dict[str, Ref],
@@ -107,6 +124,8 @@ class LocalExecutor:
         self._pool: Any = None
         self._starts: Any = None
         self._booted: list[Any] = []
+        self._between: Callable[[], None] | None = None  # while run() runs: collect cells
+        self._stopped: set[Any] = set()  # pools broken by killing a cell past its time limit
         self.shared = SharedArrays()
         self.restarts = 0  # pools started again after a worker was killed
 
@@ -145,7 +164,6 @@ class LocalExecutor:
                          attempts: list[int]) -> dict[int, Any]:
         """Submit the pieces not ``done`` to the pool; their results, until the pool breaks (a
         worker died), when it is replaced for the next round."""
-        from concurrent.futures import as_completed
         from concurrent.futures.process import BrokenProcessPool
 
         from mmbench.progress import track
@@ -157,14 +175,14 @@ class LocalExecutor:
         broken = False
         what = pieces[0][2].variant.label
         try:
-            for fut in track(as_completed(futures), total=len(futures),
+            for fut in track(self._completed(futures), total=len(futures),
                              description=f"{what}: {len(futures)} shard(s) on the pool"):
                 i = futures[fut]
                 try:
                     out[i] = fut.result()
                 except BrokenProcessPool as exc:
                     broken = True
-                    attempts[i] += 1
+                    attempts[i] += pool not in self._stopped  # a cell's time limit: not its
                     if attempts[i] >= SHARD_ATTEMPTS:
                         a, b, piece = pieces[i]
                         raise FeaturizationError(
@@ -178,6 +196,18 @@ class LocalExecutor:
             self._discard_pool()
             self.restarts += 1
         return out
+
+    def _completed(self, futures: Iterable[Any]) -> Iterator[Any]:
+        """``futures`` as they complete; in between (every :data:`POLL_S`), the cells running
+        beside them are collected and held to their time limits (``run``'s ``_between``)."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            yield from done
+            if self._between is not None:
+                self._between()
 
     def prepare(self) -> None:
         """Start the worker processes (``n_jobs > 1``) without waiting for them: they import
@@ -247,10 +277,11 @@ class LocalExecutor:
                 if task is not None and on_start is not None:
                     on_start(task, f"worker pid {pid}")
             now = time.time()
-            for task, _, token, _ in list(running.values()):
+            for task, _, token, pool in list(running.values()):
                 if token in started and token not in killed and task.timeout and (
                         now - started[token][1] > task.timeout + GRACE_S):
                     killed.add(token)
+                    self._stopped.add(pool)  # its shards in flight are not at fault
                     try:
                         os.kill(started[token][0], signal.SIGKILL)
                     except ProcessLookupError:
@@ -289,6 +320,7 @@ class LocalExecutor:
                 submit(submit_later.pop(0))
 
         submit_later: list[CellTask] = []
+        self._between = lambda: collect(block=False)  # also while the tasks featurize
         try:
             for task in tasks:
                 submit(task)
@@ -305,6 +337,8 @@ class LocalExecutor:
             self._discard_pool()
             self.shared.close()
             raise
+        finally:
+            self._between = None
 
     def _discard_pool(self) -> None:
         pool, self._pool = self._pool, None
