@@ -4,13 +4,18 @@ shown with their elapsed time, without a terminal a line every heartbeat."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from hang_kit import install, mmbench
+from install_kit import env_with
 
 SUITE = """
 name = "h"
@@ -177,3 +182,36 @@ def test_a_cell_past_its_limit_is_stopped_while_a_featurization_runs(tmp_path: P
     got = statuses(tmp_path)
     assert got["unimodal/image/hang"][0] == "failed"
     assert got["unimodal/image/logreg"] == ("ok", ""), got
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_run_killed_hard_leaves_no_worker_running(tmp_path: Path, sig: int) -> None:
+    """``mmbench run`` killed (SIGKILL, SIGTERM) while a pool worker is in an hour-long cell:
+    its workers end with it instead of running on."""
+    import psutil
+
+    site, suite = setup(tmp_path, "python")
+    run = subprocess.Popen([sys.executable, "-m", "mmbench.cli", "run", str(suite),
+                            "--n-jobs", "2"], env=env_with(site), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    workers: list[psutil.Process] = []
+    try:
+        cells = tmp_path / "results" / "h" / "cells"
+        deadline = time.monotonic() + 120
+        while len(list(cells.glob("*.json"))) < 3:  # the logreg cells: the hang cell is next
+            assert time.monotonic() < deadline and run.poll() is None, "the run did not start"
+            time.sleep(0.1)
+        time.sleep(1.0)  # the hang cell is in its worker
+        workers = [p for p in psutil.Process(run.pid).children()
+                   if "resource_tracker" not in " ".join(p.cmdline())]
+        assert len(workers) == 2, workers
+        run.send_signal(sig)
+        run.wait(timeout=30)
+        gone, alive = psutil.wait_procs(workers, timeout=15)
+        assert not alive, f"workers still running after the run was killed: {alive}"
+    finally:
+        run.kill()
+        for p in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()

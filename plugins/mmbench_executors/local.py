@@ -13,7 +13,8 @@ With ``n_jobs > 1`` featurizations run on the workers too (``featurize``), split
 the cells for the cores. Only a featurization on a CUDA device stays in this process (one
 process owns the GPU). While shards run, the cells beside them are collected as they finish
 and held to their time limits; shards lost to a worker killed for a cell's time limit run again
-without counting against their attempts.
+without counting against their attempts. On Linux the workers end with the run, also when it
+is killed (``SIGKILL``, ``SIGTERM``), instead of running their cells on.
 """
 
 from __future__ import annotations
@@ -43,16 +44,33 @@ POLL_S = 0.2
 #: attempts of a featurization shard whose worker died before it is given up
 SHARD_ATTEMPTS = 3
 _starts: Any = None  # in a worker: the queue on which it says which cell it starts
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent thread ends
 
 
-def _start_worker(starts: Any = None) -> None:
-    """Pool initializer: one BLAS thread, the plugins loaded before the first cell, and a quick
-    exit when the pool shuts down."""
+def _start_worker(starts: Any = None, parent: int | None = None) -> None:
+    """Pool initializer: death with the ``parent`` process, one BLAS thread, the plugins loaded
+    before the first cell, and a quick exit when the pool shuts down."""
     global _starts
     _starts = starts
+    if parent is not None:
+        _die_with(parent)
     pin_threads()
     get_catalog()
     atexit.register(_exit_now)  # runs first (last registered): nothing after it runs
+
+
+def _die_with(parent: int) -> None:
+    """On Linux, have the kernel kill this worker when the thread that started it ends (the
+    run's, which owns the pool): a run killed with SIGKILL or SIGTERM leaves no worker running
+    its cell on. Elsewhere a worker ends after its cell, when it finds the pool gone."""
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return
+    if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0 and os.getppid() != parent:
+        os._exit(0)  # the run ended before the request took effect
 
 
 def _exit_now() -> None:
@@ -226,7 +244,7 @@ class LocalExecutor:
                 self._starts = ctx.Queue()
             self._pool = ProcessPoolExecutor(self.n_jobs, mp_context=ctx,
                                              initializer=_start_worker,
-                                             initargs=(self._starts,))
+                                             initargs=(self._starts, os.getpid()))
             # start every worker now, in parallel (the pool spawns lazily, one per submit)
             self._booted = [self._pool.submit(os.getpid) for _ in range(self.n_jobs)]
         if wait_for_workers:
