@@ -208,7 +208,7 @@ def test_a_run_killed_hard_leaves_no_worker_running(tmp_path: Path, sig: int) ->
         assert len(workers) == 2, workers
         run.send_signal(sig)
         run.wait(timeout=30)
-        gone, alive = psutil.wait_procs(workers, timeout=15)
+        _, alive = psutil.wait_procs(workers, timeout=15)
         assert not alive, f"workers still running after the run was killed: {alive}"
     finally:
         run.kill()
